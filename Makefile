@@ -1,0 +1,67 @@
+# IPT Companion. Two commands on a fresh machine:
+#   make run    set everything up, train if needed, start the assistant
+#   make test   set everything up and run every test (CI runs this)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+RASA    := $(VENV)/bin/rasa
+STAMP   := $(VENV)/.installed
+SPACY   := var/spacy/en_ipt
+MODEL   := models/ipt.tar.gz
+# Everything the model is trained from: a change to any of these retrains, nothing else does.
+TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) \
+                $(shell find bot/nlu bot/policies -type f -name '*.py' 2>/dev/null)
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONDONTWRITEBYTECODE = 1
+
+.PHONY: help setup run test eval bench lint clean system-deps
+help:
+	@echo "make run    set up, train when data changed, start the assistant"
+	@echo "make test   set up and run every test"
+	@echo "make eval   5-fold NLU cross-validation, report in docs/"
+	@echo "make bench  benchmarks, numbers for docs/benchmarks.md"
+
+$(STAMP): requirements.txt
+	@echo ">>> creating the Python 3.10 virtual environment in $(VENV)"
+	@test -x $(PY) || "$$(scripts/find-python310.sh)" -m venv $(VENV)
+	@echo ">>> installing pinned dependencies (first time: a few minutes)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -q "pip==24.3.1"
+	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(SPACY): $(STAMP) bot/spacy_model.py
+	@echo ">>> building the offline spaCy pipeline in $(SPACY)"
+	$(PY) -m bot.spacy_model $(SPACY)
+
+system-deps:
+	@scripts/system-deps.sh
+
+setup: $(STAMP) $(SPACY)
+	@$(PY) -m bot.setup_check
+
+$(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
+	@echo ">>> training the assistant (data or config changed)"
+	$(RASA) train --fixed-model-name ipt --out models
+	@touch $@
+
+run: setup $(MODEL)
+	$(PY) -m bot.run --model $(MODEL)
+
+test: setup $(MODEL) system-deps
+	$(PY) -m pytest
+
+eval: setup
+	$(PY) -m bot.eval
+
+bench: setup $(MODEL)
+	$(PY) scripts/bench.py
+
+lint: setup
+	$(VENV)/bin/ruff check bot actions tests scripts
+
+clean:
+	rm -rf models var results

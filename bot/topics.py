@@ -1,0 +1,35 @@
+"""Which answer a follow-up question gets. Pure functions, no Rasa imports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+TOPIC_PREFIX = "ask_"
+FOLLOW_UP_PREFIX = {"tell_me_more": "utter_more_", "ask_example": "utter_example_"}
+NO_FOLLOW_UP = "utter_no_follow_up"
+
+
+def last_topic(previous_intents: Iterable[str | None]) -> str | None:
+    """The most recent topic intent (``ask_*``) among earlier user messages."""
+    for intent in reversed(list(previous_intents)):
+        if intent and intent.startswith(TOPIC_PREFIX) and intent != "ask_example":
+            return intent
+    return None
+
+
+def follow_up_response(kind: str | None, previous_intents: Iterable[str | None],
+                       responses: set[str]) -> str:
+    """The response to send for a follow-up of ``kind`` after ``previous_intents``.
+
+    "Tell me more" about a topic gives ``utter_more_<topic>``; "give me an example" gives
+    ``utter_example_<topic>`` and falls back to ``utter_more_<topic>``. With no topic yet,
+    or no such response, the answer offers topics instead.
+    """
+    topic = last_topic(previous_intents)
+    if topic is None:
+        return NO_FOLLOW_UP
+    candidates = [FOLLOW_UP_PREFIX.get(kind or "", "utter_more_") + topic, "utter_more_" + topic]
+    for name in candidates:
+        if name in responses:
+            return name
+    return NO_FOLLOW_UP

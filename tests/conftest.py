@@ -1,0 +1,130 @@
+"""Shared fixtures: a loaded Rasa agent, an action server and a Rasa server on loopback.
+
+The trained model is ``models/ipt.tar.gz`` (``make test`` trains it when data changed).
+Servers are started once per test session, on free loopback ports, each with its own
+fresh SQLite database under pytest's temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make test` (it trains the model first)")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def database_url(session_dir) -> str:
+    """The records database the session's servers share (fresh SQLite file)."""
+    return f"sqlite:///{session_dir / 'ipt.db'}"
+
+
+@pytest.fixture(scope="session")
+def server_env(database_url) -> dict[str, str]:
+    """Environment for every process the tests start."""
+    return {"IPT_DATABASE_URL": database_url, "IPT_ENV": "test"}
+
+
+@pytest.fixture(scope="session")
+def action_server(session_dir, server_env):
+    port = free_port()
+    proc = start(
+        [sys.executable, "-m", "bot.action_server", "--port", str(port)],
+        session_dir / "actions.log", env=server_env,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc=proc)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def event_loop_session():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@dataclass
+class Chat:
+    """Talk to a loaded agent as one user: ``chat.say("hi")`` returns the bot's replies."""
+
+    agent: object
+    loop: asyncio.AbstractEventLoop
+    sender: str
+
+    def say(self, text: str) -> list[dict]:
+        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender)) or []
+
+
+@pytest.fixture(scope="session")
+def agent(model_path, action_server, event_loop_session):
+    """The trained assistant loaded in-process (in-memory tracker store)."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    return Agent.load(str(model_path), action_endpoint=EndpointConfig(action_server))
+
+
+@pytest.fixture
+def chat(agent, event_loop_session) -> Chat:
+    """A fresh conversation with the loaded agent."""
+    return Chat(agent, event_loop_session, sender=f"test-{secrets.token_hex(6)}")
+
+
+@dataclass
+class RasaServer:
+    url: str
+    token: str
+
+    def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
+        """Send ``text`` through the REST channel and return the replies."""
+        r = requests.post(f"{self.url}/webhooks/rest/webhook",
+                          json={"sender": sender, "message": text}, timeout=timeout)
+        r.raise_for_status()
+        return r.json()
+
+
+@pytest.fixture(scope="session")
+def rasa_server(model_path, action_server, session_dir, server_env):
+    """`rasa run` on loopback with the trained model, the action server and a SQL tracker store."""
+    port = free_port()
+    token = secrets.token_hex(16)
+    endpoints = session_dir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "{action_server}"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{session_dir / "ipt.db"}"\n'
+    )
+    proc = start(
+        [str(Path(sys.executable).parent / "rasa"), "run", "-m", str(model_path),
+         "--enable-api", "--auth-token", token, "-i", "127.0.0.1", "-p", str(port),
+         "--endpoints", str(endpoints), "--credentials", str(REPO / "credentials.yml")],
+        session_dir / "rasa.log", env=server_env,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
+        yield RasaServer(f"http://127.0.0.1:{port}", token)
+    finally:
+        stop(proc)
