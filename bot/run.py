@@ -1,0 +1,164 @@
+"""Start the whole assistant on one machine and stop it with Ctrl-C.
+
+usage: python -m bot.run [--model models/ipt.tar.gz]
+
+Starts the action server and the Rasa server (and, when present and configured, the web
+server, the Telegram service and the reminder worker), prefixes each one's output with its
+name, waits until they answer, then prints where to talk to the assistant. Ctrl-C (or any
+process dying) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from bot import settings
+
+PY = sys.executable
+BIN = Path(PY).parent
+
+
+@dataclass
+class Service:
+    name: str
+    cmd: list[str]
+    health: str | None = None
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def plan(model: str, env: dict[str, str]) -> list[Service]:
+    """The processes to start, in order."""
+    action_port = env.get("IPT_ACTION_PORT", "5055")
+    rasa_port = env.get("IPT_RASA_PORT", "5005")
+    services = [
+        Service("actions", [PY, "-m", "bot.action_server", "--port", action_port],
+                f"http://127.0.0.1:{action_port}/health"),
+        Service("rasa", [str(BIN / "rasa"), "run", "-m", model, "--enable-api",
+                         "--auth-token", settings.rasa_token(), "-i", "127.0.0.1",
+                         "-p", rasa_port, "--endpoints", "endpoints.yml",
+                         "--credentials", "credentials.yml"],
+                f"http://127.0.0.1:{rasa_port}/"),
+    ]
+    if _has_module("bot.web.__main__"):
+        port = env.get("IPT_WEB_PORT", "8080")
+        services.append(Service("web", [PY, "-m", "bot.web"], f"http://127.0.0.1:{port}/health"))
+    if env.get("TELEGRAM_BOT_TOKEN") and _has_module("bot.telegram.__main__"):
+        services.append(Service("telegram", [PY, "-m", "bot.telegram"]))
+    if _has_module("bot.worker.__main__"):
+        services.append(Service("worker", [PY, "-m", "bot.worker"]))
+    return services
+
+
+def _pipe(service: Service) -> None:
+    assert service.proc and service.proc.stdout
+    for raw in service.proc.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        if line:
+            print(f"{service.name:>9} | {line}", flush=True)
+
+
+def _stop_all(services: list[Service]) -> None:
+    running = [s for s in services if s.proc and s.proc.poll() is None]
+    for s in running:
+        os.killpg(s.proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for s in running:
+        try:
+            s.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(s.proc.pid, signal.SIGKILL)
+
+
+def _wait_ready(services: list[Service], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    pending = [s for s in services if s.health]
+    while pending and time.monotonic() < deadline:
+        for s in list(pending):
+            if s.proc.poll() is not None:
+                print(f">>> {s.name} exited with code {s.proc.returncode}", flush=True)
+                return False
+            try:
+                if requests.get(s.health, timeout=1).status_code == 200:
+                    pending.remove(s)
+            except requests.RequestException:
+                pass
+        time.sleep(0.3)
+    for s in pending:
+        print(f">>> {s.name} did not answer at {s.health} within {timeout:.0f}s", flush=True)
+    return not pending
+
+
+def banner(services: list[Service], env: dict[str, str]) -> str:
+    rasa_port = env.get("IPT_RASA_PORT", "5005")
+    lines = ["", "IPT Companion is running. Talk to it:"]
+    names = {s.name for s in services}
+    if "web" in names:
+        lines.append(f"  in the browser:  http://127.0.0.1:{env.get('IPT_WEB_PORT', '8080')}/")
+    lines += [
+        f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
+        "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'",
+        "  in a terminal:   .venv/bin/rasa shell -m models/ipt.tar.gz  (in another terminal)",
+    ]
+    lines.append("  Telegram:        " + ("on" if "telegram" in names else
+                 "off (set TELEGRAM_BOT_TOKEN to turn it on, see docs/telegram.md)"))
+    lines += ["Press Ctrl-C to stop everything.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="models/ipt.tar.gz")
+    parser.add_argument("--timeout", type=float, default=120)
+    args = parser.parse_args(argv)
+    os.chdir(settings.REPO)
+    if not Path(args.model).exists():
+        print(f"error: no trained model at {args.model}: run `make run`", file=sys.stderr)
+        return 2
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    services = plan(args.model, env)
+    if not env.get("TELEGRAM_BOT_TOKEN"):
+        print(">>> Telegram is off: TELEGRAM_BOT_TOKEN is not set", flush=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        for s in services:
+            print(f">>> starting {s.name}", flush=True)
+            s.proc = subprocess.Popen(s.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      env=env, start_new_session=True)
+            threading.Thread(target=_pipe, args=(s,), daemon=True).start()
+        if not _wait_ready(services, args.timeout):
+            return 1
+        print(banner(services, env), flush=True)
+        while not stopping.is_set():
+            dead = [s for s in services if s.proc.poll() is not None]
+            if dead:
+                print(f">>> {dead[0].name} stopped (exit {dead[0].proc.returncode}); "
+                      "stopping the rest", flush=True)
+                return 1
+            stopping.wait(0.5)
+        return 0
+    except KeyboardInterrupt:
+        print("\n>>> stopping", flush=True)
+        return 0
+    finally:
+        _stop_all(services)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

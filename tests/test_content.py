@@ -1,0 +1,85 @@
+"""The topic answers: every topic is trained, answered briefly, and leads on by buttons."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.domain_utils import domain, nlu_examples, rules_text
+from tests.helpers import REPO
+
+TOPIC_INTENTS = [i for i in domain()["intents"] if i.startswith("ask_")
+                 and i not in {"ask_example", "ask_capabilities"}]
+TRAINING = nlu_examples(REPO / "data" / "nlu")
+HELD_OUT = nlu_examples(REPO / "tests" / "data")
+MAX_WORDS = 80
+
+
+def test_there_are_at_least_the_issue_topics():
+    assert len(TOPIC_INTENTS) >= 29, TOPIC_INTENTS
+
+
+@pytest.mark.parametrize("intent", TOPIC_INTENTS)
+def test_topic_has_enough_varied_training_examples(intent):
+    examples = TRAINING.get(intent, [])
+    assert len(examples) >= 12, f"{intent}: {len(examples)} examples"
+    assert len({e.lower() for e in examples}) == len(examples), f"{intent} repeats an example"
+
+
+@pytest.mark.parametrize("intent", TOPIC_INTENTS)
+def test_topic_answer_is_short_and_leads_on(intent):
+    responses = domain()["responses"]
+    name = f"utter_{intent}"
+    assert name in responses, f"no {name}"
+    for variant in responses[name]:
+        words = len(re.findall(r"\S+", variant.get("text", "")))
+        assert 0 < words <= MAX_WORDS, f"{name} has {words} words"
+        if intent not in {"ask_medication", "ask_diagnosis"}:
+            assert variant.get("buttons"), f"{name} ends without buttons to the next topics"
+
+
+def test_every_button_leads_to_an_intent_the_assistant_knows():
+    intents = set(domain()["intents"])
+    for name, variants in domain()["responses"].items():
+        for variant in variants:
+            for button in variant.get("buttons", []) or []:
+                payload = button["payload"]
+                assert payload.startswith("/"), f"{name}: {payload}"
+                assert payload[1:].split("{")[0] in intents, f"{name}: unknown {payload}"
+
+
+@pytest.mark.parametrize("intent", TOPIC_INTENTS)
+def test_every_topic_has_a_rule(intent):
+    assert re.search(rf"intent:\s*{intent}\s*$", rules_text(), re.M), f"no rule for {intent}"
+
+
+def test_held_out_examples_are_not_training_examples():
+    for intent, examples in HELD_OUT.items():
+        train = {e.lower() for e in TRAINING.get(intent, [])}
+        leaked = [e for e in examples if e.lower() in train]
+        assert not leaked, f"{intent}: {leaked}"
+
+
+@pytest.mark.parametrize("intent", TOPIC_INTENTS)
+def test_held_out_set_has_five_phrasings_per_topic(intent):
+    assert len(HELD_OUT.get(intent, [])) >= 5, intent
+
+
+def test_no_passage_repeats_a_seed_document():
+    tool = REPO.parent / "shared" / "tools" / "seedcopy.py"
+    if not tool.exists():
+        pytest.skip("../shared/tools/seedcopy.py is not beside this checkout")
+    result = subprocess.run([sys.executable, str(tool), str(REPO)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_rasa_data_validate_is_clean():
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain",
+         "--data", "data", "--fail-on-warnings"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]

@@ -1,0 +1,75 @@
+"""Conversations through the loaded assistant: test stories, follow-ups, fallback."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.domain_utils import domain
+from tests.helpers import REPO, bot_texts
+
+
+def test_test_stories_pass(model_path, action_server, tmp_path):
+    """`rasa test core` on tests/stories/, failing on any prediction error."""
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "{action_server}"\n')
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "rasa"), "test", "core", "-m", str(model_path),
+         "--stories", "tests/stories", "--endpoints", str(endpoints),
+         "--fail-on-prediction-errors", "--out", str(tmp_path / "results")],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    failed = tmp_path / "results" / "failed_test_stories.yml"
+    detail = failed.read_text()[-4000:] if failed.exists() else result.stdout[-4000:]
+    assert result.returncode == 0, detail + result.stderr[-2000:]
+
+
+def test_greeting_says_what_the_assistant_is_and_is_not(chat):
+    text = " ".join(bot_texts(chat.say("hello"))).lower()
+    assert "automated assistant" in text
+    assert "not a therapist" in text
+    assert "emergency" in text
+
+
+def test_tell_me_more_continues_the_last_topic(chat):
+    chat.say("what are the phases of IPT?")
+    replies = chat.say("tell me more")
+    expected = domain()["responses"]["utter_more_ask_phases"][0]["text"].strip()
+    assert bot_texts(replies)[0].strip() == expected
+
+
+def test_follow_up_without_a_topic_offers_topics(chat):
+    replies = chat.say("tell me more")
+    assert replies and replies[0].get("buttons")
+
+
+@pytest.mark.parametrize("text", [
+    "what's the weather in paris tomorrow",
+    "can you recommend a good pizza place",
+    "asdkjh qwpoeiru zxcmnv",
+])
+def test_unrelated_messages_get_an_honest_fallback_not_an_ipt_fact(chat, text):
+    replies = chat.say(text)
+    said = " ".join(bot_texts(replies)).lower()
+    fallbacks = [domain()["responses"][n][0]["text"].lower()[:40]
+                 for n in ("utter_default", "utter_out_of_scope")]
+    assert any(f in said for f in fallbacks), said
+    assert replies[-1].get("buttons"), "the fallback offers topic buttons"
+
+
+def test_every_topic_is_reachable_by_tapping_buttons(chat):
+    """From the greeting, following button payloads reaches every topic answer."""
+    topics = {i for i in domain()["intents"] if i.startswith("ask_")}
+    topics -= {"ask_example", "ask_capabilities", "ask_medication", "ask_diagnosis"}
+    queue = [b["payload"] for r in chat.say("hi") for b in r.get("buttons", [])]
+    seen: set[str] = set()
+    while queue:
+        payload = queue.pop(0)
+        if payload in seen:
+            continue
+        seen.add(payload)
+        for reply in chat.say(payload):
+            queue += [b["payload"] for b in reply.get("buttons", [])]
+    reached = {p[1:] for p in seen}
+    assert topics <= reached, f"not reachable by buttons: {sorted(topics - reached)}"

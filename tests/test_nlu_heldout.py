@@ -1,0 +1,29 @@
+"""Intent accuracy on phrasings the model never saw in training (tests/data/)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tests.domain_utils import nlu_examples
+from tests.helpers import REPO
+
+MIN_ACCURACY = 0.90
+
+
+def test_held_out_intent_accuracy(agent, event_loop_session):
+    held_out = nlu_examples(REPO / "tests" / "data")
+    assert held_out, "no held-out NLU examples in tests/data/"
+    total, correct, confusions = 0, 0, Counter()
+    for intent, examples in held_out.items():
+        for text in examples:
+            parsed = event_loop_session.run_until_complete(agent.parse_message(text))
+            predicted = parsed["intent"]["name"]
+            total += 1
+            if predicted == intent:
+                correct += 1
+            else:
+                confusions[(intent, predicted)] += 1
+    accuracy = correct / total
+    report = ", ".join(f"{a}->{b} x{n}" for (a, b), n in confusions.most_common(15))
+    print(f"held-out intent accuracy {accuracy:.3f} on {total} examples; confusions: {report}")
+    assert accuracy >= MIN_ACCURACY, f"accuracy {accuracy:.3f} < {MIN_ACCURACY}: {report}"
