@@ -1,0 +1,71 @@
+"""One-time enrolment codes: generation, normalisation, extraction from messages, hashing.
+
+Codes look like ``K7QF-2MXD``: eight characters from an alphabet without 0/O/1/I/L (easy to
+read aloud and to type), with at least one digit and one letter so ordinary words never
+look like a code. Only a keyed SHA-256 hash (HMAC) is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LENGTH = 8
+KEY_ENV = "IPT_CODE_KEY"
+# Used when IPT_CODE_KEY is unset (development, tests); production sets its own key.
+_DEV_KEY = "ipt-companion-development-code-key"
+
+# Two groups of four, separated by a dash, spaces or nothing, not inside a longer word. A
+# lookahead, so overlapping candidates are all tried ("link K7QF-2MXD": "LINK K7QF" first).
+_CANDIDATE = re.compile(
+    r"(?<![A-Za-z0-9])(?=([A-Za-z0-9]{4})[\s\-_.]{0,3}([A-Za-z0-9]{4})(?![A-Za-z0-9]))"
+)
+
+
+def generate() -> str:
+    """A new random code, formatted ``XXXX-XXXX``."""
+    while True:
+        raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        if _looks_like_code(raw):
+            return f"{raw[:4]}-{raw[4:]}"
+
+
+def _looks_like_code(raw: str) -> bool:
+    """Eight alphabet characters with at least one digit and one letter."""
+    return (
+        len(raw) == LENGTH
+        and all(c in ALPHABET for c in raw)
+        and any(c.isdigit() for c in raw)
+        and any(c.isalpha() for c in raw)
+    )
+
+
+def normalise(text: str) -> str | None:
+    """The canonical ``XXXX-XXXX`` form of what a user typed, or None if it is not a code."""
+    raw = re.sub(r"[\s\-_.]", "", text or "").upper()
+    if not _looks_like_code(raw):
+        return None
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def extract(text: str) -> str | None:
+    """The first code in a message ("my code is k7qf 2mxd", "/start K7QF-2MXD"), normalised."""
+    for match in _CANDIDATE.finditer(text or ""):
+        code = normalise(match.group(1) + match.group(2))
+        if code:
+            return code
+    return None
+
+
+def _key() -> bytes:
+    """The HMAC key: from the environment, else the development key."""
+    return (os.environ.get(KEY_ENV) or _DEV_KEY).encode()
+
+
+def hash_code(code: str) -> str:
+    """The stored form of a normalised code (hex HMAC-SHA256)."""
+    return hmac.new(_key(), code.encode(), hashlib.sha256).hexdigest()

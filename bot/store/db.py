@@ -1,0 +1,152 @@
+"""Engines, sessions and migrations, built on demand from a database URL (never at import).
+
+The URL comes from ``IPT_DATABASE_URL``; the default is the SQLite file ``var/ipt.db`` under
+the repository root. SQLite connections get WAL, foreign keys and a busy timeout, and every
+transaction starts with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DEFAULT_URL = "sqlite:///var/ipt.db"
+ENV_VAR = "IPT_DATABASE_URL"
+SQLITE_BUSY_MS = 15000
+# Serialises PostgreSQL migrations run by several processes starting together.
+PG_MIGRATION_LOCK = 72_130_917
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker] = {}
+_migrated: set[str] = set()
+
+
+def database_url(url: str | None = None) -> str:
+    """The effective URL: ``url``, else the environment, else the default; SQLite paths absolute."""
+    raw = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://"):]
+    parsed = make_url(raw)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            # Relative to the repository, not the cwd, so every process finds the same file.
+            path = REPO_ROOT / path
+        parsed = parsed.set(database=str(path))
+        return parsed.render_as_string(hide_password=False)
+    return raw
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    """Turn on WAL, foreign keys and a busy timeout; let SQLAlchemy emit BEGIN itself."""
+    # pysqlite's own implicit BEGIN is deferred; a deferred reader that later writes fails
+    # at once under concurrency, so we switch it off and issue BEGIN IMMEDIATE (see below).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    """Take the write lock at the start of each transaction (short units of work)."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine for ``url`` with this project's connection settings."""
+    url = database_url(url)
+    if is_sqlite(url):
+        db = make_url(url).database
+        if db and db != ":memory:":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, future=True, poolclass=sa.pool.QueuePool, pool_size=5, max_overflow=60,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+        )
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return sa.create_engine(
+        url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=60,
+        connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+    )
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (built on first use)."""
+    url = database_url(url)
+    with _lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+def session_factory(url: str | None = None) -> sessionmaker:
+    """The process-wide ``sessionmaker`` for ``url``."""
+    url = database_url(url)
+    engine = get_engine(url)
+    with _lock:
+        if url not in _factories:
+            _factories[url] = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+        return _factories[url]
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[Session]:
+    """One short transaction: commits on success, rolls back on error."""
+    with session_factory(url).begin() as session:
+        yield session
+
+
+def alembic_config(url: str | None = None):
+    """An Alembic ``Config`` built in code (no alembic.ini), for ``url``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["url"] = database_url(url)
+    return cfg
+
+
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` (alembic upgrade)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def ensure_migrated(url: str | None = None) -> None:
+    """Apply migrations once per process and URL (zero setup for the bot and the CLI)."""
+    url = database_url(url)
+    if url in _migrated:
+        return
+    migrate(url)
+    _migrated.add(url)
+
+
+def dispose_all() -> None:
+    """Close every engine this process opened (tests, shutdown)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _factories.clear()
+        _migrated.clear()
