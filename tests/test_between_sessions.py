@@ -1,0 +1,215 @@
+"""Between-sessions services and helpers against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from bot import between_sessions as bs
+from bot.store import db, services
+from bot.store.models import CheckIn, Client, HomeworkEntry
+from tests.store import dbutil
+
+NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """A PostgreSQL database for this module, migrated, dropped at the end."""
+    if not dbutil.pg_available():
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+    url = dbutil.create_pg_database("ipt_bs")
+    try:
+        db.migrate(url)
+        yield url
+    finally:
+        db.dispose_all()
+        dbutil.drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request, tmp_path):
+    """A migrated, empty database: a new SQLite file, or the module's PostgreSQL emptied."""
+    if request.param == "sqlite":
+        u = f"sqlite:///{tmp_path / 'ipt.db'}"
+        db.migrate(u)
+        yield u
+    else:
+        u = request.getfixturevalue("pg_url")
+        dbutil.truncate_all(u)
+        yield u
+
+
+def _linked(url, sender="tg-1", name="Sam", tz="Europe/Berlin") -> int:
+    """A client linked to ``sender``; returns the client's row id."""
+    with db.unit_of_work(url) as s:
+        client, _ = services.create_client(s, name, tz)
+        services.link_channel(s, client, "telegram", sender)
+        return client.id
+
+
+def _assign(url, client_id: int, title: str, due: datetime | None = None) -> int:
+    with db.unit_of_work(url) as s:
+        client = s.get(Client, client_id)
+        appt = services.book_appointment(s, client, due) if due else None
+        return services.assign_homework(s, client, title, None, appt.id if appt else None).id
+
+
+# --- pure helpers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("7", 7), ("0", 0), ("10", 10), ("about a 6", 6), ("3/10", 3), ("8 out of 10", 8),
+    ("seven", 7), ("Ten!", 10), ("11", None), ("6 or 7", None), ("", None), ("-1", None), ("6-7", None),
+    ("fine", None), ("7.5", None), ("100", None),
+])
+def test_a_rating_is_read_only_when_it_is_one_whole_number_from_0_to_10(text, value):
+    assert bs.parse_rating(text) == value
+
+
+def test_free_text_is_refused_when_too_long_and_never_cut():
+    assert bs.text_problem("x" * bs.MAX_TEXT) is None
+    assert bs.text_problem("x" * (bs.MAX_TEXT + 1)) == "too_long"
+    assert bs.text_problem("   ") == "empty"
+
+
+@pytest.mark.parametrize(("text", "skip"), [
+    ("skip", True), ("No.", True), ("nothing", True), ("/skip", True),
+    ("nothing got in the way until Tuesday", False), ("no time on Friday", False),
+])
+def test_only_a_plain_skip_answer_skips_an_optional_question(text, skip):
+    assert bs.is_skip(text) is skip
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("what is a role dispute?", True), ("how long does ipt last", True),
+    ("I talked to my sister about our argument", False), ("it went ok", False),
+])
+def test_a_question_is_told_apart_from_an_answer(text, question):
+    assert bs.looks_like_question(text) is question
+
+
+def test_topic_and_crisis_intents_are_recognised():
+    assert bs.is_topic_intent("ask_phases")
+    assert not bs.is_topic_intent("ask_homework_assigned")
+    assert not bs.is_topic_intent("log_homework")
+    assert bs.is_crisis("crisis_suicide") and not bs.is_crisis("deny")
+
+
+# --- services on a real database --------------------------------------------------------------
+
+
+def test_an_unlinked_conversation_saves_nothing(url):
+    with db.unit_of_work(url) as s:
+        assert bs.save_homework_entry(s, "nobody", bs.HomeworkDraft("x"), NOW) is None
+        assert bs.save_checkin(s, "nobody", 5, None, None, NOW) is None
+        assert bs.recent_entries(s, "nobody") is None
+        assert bs.open_assignments(s, "nobody") == []
+    with db.unit_of_work(url) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(HomeworkEntry)) == 0
+
+
+def test_a_confirmed_entry_is_saved_once_even_when_the_confirmation_is_retried(url):
+    cid = _linked(url)
+    draft = bs.HomeworkDraft("Called my sister  😊", "Awkward at first,\nthen good", 6, None)
+    with db.unit_of_work(url) as s:
+        first = bs.save_homework_entry(s, "tg-1", draft, NOW)
+    with db.unit_of_work(url) as s:
+        again = bs.save_homework_entry(s, "tg-1", draft, NOW)
+    assert first.created and not again.created and first.id == again.id
+    with db.unit_of_work(url) as s:
+        rows = s.scalars(sa.select(HomeworkEntry)).all()
+        assert len(rows) == 1
+        assert rows[0].client_id == cid
+        assert rows[0].what_done == "Called my sister  😊"  # kept exactly as written
+        assert rows[0].how_it_went == "Awkward at first,\nthen good"
+        assert rows[0].created_at == NOW
+
+
+def test_concurrent_retries_of_one_confirmation_save_one_entry(url):
+    _linked(url)
+    draft = bs.HomeworkDraft("Practised saying no")
+
+    def save(_):
+        with db.unit_of_work(url) as s:
+            return bs.save_homework_entry(s, "tg-1", draft, NOW).id
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(save, range(8)))
+    assert len(ids) == 1
+    with db.unit_of_work(url) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(HomeworkEntry)) == 1
+
+
+def test_a_later_confirmation_is_a_new_entry(url):
+    _linked(url)
+    with db.unit_of_work(url) as s:
+        bs.save_homework_entry(s, "tg-1", bs.HomeworkDraft("a"), NOW)
+        bs.save_homework_entry(s, "tg-1", bs.HomeworkDraft("b"), NOW + timedelta(seconds=1))
+    with db.unit_of_work(url) as s:
+        entries = bs.recent_entries(s, "tg-1")
+    assert [e.what_done for e in entries] == ["b", "a"]
+    assert entries[0].created_at.tzinfo is not None
+    assert entries[0].created_at.utcoffset() == timedelta(hours=1)  # Berlin in November
+
+
+def test_an_assignment_of_another_client_cannot_be_logged_against(url):
+    _linked(url, "tg-1")
+    other = _linked(url, "tg-2", name="Alex")
+    theirs = _assign(url, other, "Call Jo")
+    with db.unit_of_work(url) as s:
+        assert bs.owned_open_assignment(s, "tg-1", theirs) is None
+        assert bs.owned_open_assignment(s, "tg-2", theirs).title == "Call Jo"
+    with pytest.raises(services.NotFound), db.unit_of_work(url) as s:
+        bs.save_homework_entry(s, "tg-1", bs.HomeworkDraft("x", assignment_id=theirs), NOW)
+
+
+def test_open_assignments_show_their_due_session_in_local_time(url):
+    cid = _linked(url)
+    due = datetime(2030, 1, 7, 14, 0, tzinfo=timezone.utc)
+    _assign(url, cid, "Talk to my sister", due)
+    with db.unit_of_work(url) as s:
+        [view] = bs.open_assignments(s, "tg-1")
+    assert view.title == "Talk to my sister"
+    assert view.due.hour == 15 and view.due == due
+
+
+def test_correcting_changes_only_the_clients_own_entry(url):
+    _linked(url, "tg-1")
+    _linked(url, "tg-2", name="Alex")
+    with db.unit_of_work(url) as s:
+        mine = bs.save_homework_entry(s, "tg-1", bs.HomeworkDraft("old words"), NOW).id
+    new = bs.HomeworkDraft("new words", "fine", 4, "tired")
+    with db.unit_of_work(url) as s:
+        assert bs.correct_entry(s, "tg-2", mine, new, NOW) is None
+    with db.unit_of_work(url) as s:
+        result = bs.correct_entry(s, "tg-1", mine, new, NOW + timedelta(minutes=1))
+        again = bs.correct_entry(s, "tg-1", mine, new, NOW + timedelta(minutes=1))
+    assert result.created and not again.created
+    with db.unit_of_work(url) as s:
+        [row] = s.scalars(sa.select(HomeworkEntry)).all()
+        assert (row.what_done, row.how_it_went, row.feeling, row.obstacles) == (
+            "new words", "fine", 4, "tired")
+
+
+def test_a_checkin_is_saved_once_and_listed_for_the_clinic(url):
+    _linked(url, "tg-1", name="Sam")
+    _linked(url, "tg-2", name="Alex", tz="UTC")
+    with db.unit_of_work(url) as s:
+        first = bs.save_checkin(s, "tg-1", 0, "rough week", True, NOW)
+        again = bs.save_checkin(s, "tg-1", 0, "rough week", True, NOW)
+        bs.save_checkin(s, "tg-2", 7, None, None, NOW + timedelta(hours=1))
+    assert first.created and not again.created
+    with db.unit_of_work(url) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 2
+        rows = bs.list_checkins(s)
+        sam_pid = rows[1].client_public_id
+        only_sam = bs.list_checkins(s, client_public_id=sam_pid)
+        recent = bs.list_checkins(s, since=NOW + timedelta(minutes=30))
+    assert [(r.display_name, r.mood, r.note, r.worked_on_homework) for r in rows] == [
+        ("Alex", 7, None, None), ("Sam", 0, "rough week", True)]
+    assert [r.display_name for r in only_sam] == ["Sam"]
+    assert [r.display_name for r in recent] == ["Alex"]
