@@ -94,13 +94,13 @@ def build_application(config: TelegramConfig, rasa: RasaClient) -> Application:
         .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
-    app.bot_data.update(
-        rasa=rasa, callbacks=CallbackData(), config=config, tapped=OrderedDict()
-    )
+    app.bot_data.update(rasa=rasa, callbacks=CallbackData(), config=config, tapped=OrderedDict())
     app.add_handler(CommandHandler([c.name for c in COMMANDS], on_command, filters=PRIVATE))
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(PRIVATE & filters.TEXT, on_text))
-    app.add_handler(MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_non_text))
+    app.add_handler(
+        MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_non_text)
+    )
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(~PRIVATE & filters.COMMAND, on_group_command))
     app.add_error_handler(on_error)
@@ -155,8 +155,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         return
     if len(text) > config.max_message_chars:
-        await send_message(context.bot, message.chat_id,
-                           OutText(texts.TOO_LONG.format(limit=config.max_message_chars)))
+        await send_message(
+            context.bot,
+            message.chat_id,
+            OutText(texts.TOO_LONG.format(limit=config.max_message_chars)),
+        )
         return
     await converse(update, context, text)
 
@@ -205,7 +208,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Always answer, or the user's button keeps spinning.
         try:
             await with_network_retries(
-                lambda: query.answer(text=None if payload else texts.BUTTON_EXPIRED))
+                lambda: query.answer(text=None if payload else texts.BUTTON_EXPIRED)
+            )
         except TelegramError as exc:
             log.warning("could not answer a button tap (%s)", type(exc).__name__)
     if payload is None or key is None:
@@ -244,8 +248,9 @@ async def _initialize(app: Application, stop: asyncio.Event) -> bool:
         except InvalidToken:
             raise
         except NetworkError as exc:
-            log.warning("Telegram is not reachable (%s); trying again in %.0f s",
-                        type(exc).__name__, delay)
+            log.warning(
+                "Telegram is not reachable (%s); trying again in %.0f s", type(exc).__name__, delay
+            )
             try:
                 await asyncio.wait_for(stop.wait(), delay)
             except asyncio.TimeoutError:
@@ -266,17 +271,26 @@ async def serve(config: TelegramConfig, stop: asyncio.Event) -> None:
             if config.mode == "webhook":
                 assert config.webhook_url and config.webhook_secret
                 runner = await start_webhook_server(
-                    app, config.webhook_listen, config.webhook_port,
-                    config.webhook_path, config.webhook_secret)
+                    app,
+                    config.webhook_listen,
+                    config.webhook_port,
+                    config.webhook_path,
+                    config.webhook_secret,
+                )
                 await app.start()
-                await with_network_retries(lambda: app.bot.set_webhook(
-                    config.webhook_url, secret_token=config.webhook_secret,
-                    allowed_updates=ALLOWED_UPDATES))
+                await with_network_retries(
+                    lambda: app.bot.set_webhook(
+                        config.webhook_url,
+                        secret_token=config.webhook_secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                )
                 log.info("Telegram is on: webhook at %s", config.webhook_path)
             else:
                 assert app.updater is not None
                 await app.updater.start_polling(
-                    allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+                    allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
+                )
                 await app.start()
                 log.info("Telegram is on: long polling")
             await stop.wait()

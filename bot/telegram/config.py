@@ -60,7 +60,9 @@ class TelegramConfig:
                 raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_URL=https://...")
             if not secret:
                 # Without the secret anyone who finds the URL could post fake updates.
-                raise ConfigError("webhook mode needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)")
+                raise ConfigError(
+                    "webhook mode needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)"
+                )
         default_rasa = f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}"
         try:
             return cls(

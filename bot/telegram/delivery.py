@@ -34,7 +34,7 @@ def chat_for_sender(sender: str) -> int | None:
     if not sender.startswith(SENDER_PREFIX):
         return None
     try:
-        return int(sender[len(SENDER_PREFIX):])
+        return int(sender[len(SENDER_PREFIX) :])
     except ValueError:
         return None
 
@@ -104,8 +104,12 @@ async def with_network_retries(
         except NetworkError as exc:
             if attempt == attempts:
                 raise
-            log.warning("Telegram network error (%s), retry %d in %.1f s",
-                        type(exc).__name__, attempt, delay)
+            log.warning(
+                "Telegram network error (%s), retry %d in %.1f s",
+                type(exc).__name__,
+                attempt,
+                delay,
+            )
             await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
@@ -115,15 +119,19 @@ async def send_message(bot: Bot, chat_id: int, message: OutMessage) -> Message:
     """Send one rendered message; a photo Telegram cannot fetch is sent as its link."""
     if isinstance(message, OutPhoto):
         try:
-            return await with_network_retries(lambda: bot.send_photo(
-                chat_id, message.url, caption=message.caption, reply_markup=message.reply_markup))
+            return await with_network_retries(
+                lambda: bot.send_photo(
+                    chat_id, message.url, caption=message.caption, reply_markup=message.reply_markup
+                )
+            )
         except BadRequest:
             log.warning("Telegram could not send a photo; sending its link instead")
             text = f"{message.caption}\n\n{message.url}" if message.caption else message.url
             message = OutText(text, message.reply_markup)
     assert isinstance(message, OutText)
-    return await with_network_retries(lambda: bot.send_message(
-        chat_id, message.text, reply_markup=message.reply_markup))
+    return await with_network_retries(
+        lambda: bot.send_message(chat_id, message.text, reply_markup=message.reply_markup)
+    )
 
 
 async def send_replies(

@@ -147,7 +147,9 @@ def plain_links(text: str) -> str:
     return _MARKDOWN_LINK.sub(r"\1 (\2)", text)
 
 
-def keyboard(buttons: Iterable[dict[str, Any]], callbacks: CallbackData) -> InlineKeyboardMarkup | None:
+def keyboard(
+    buttons: Iterable[dict[str, Any]], callbacks: CallbackData
+) -> InlineKeyboardMarkup | None:
     """An inline keyboard for Rasa buttons: short titles side by side, long ones one per row."""
     made: list[InlineKeyboardButton] = []
     for button in buttons:
@@ -157,7 +159,9 @@ def keyboard(buttons: Iterable[dict[str, Any]], callbacks: CallbackData) -> Inli
         if button.get("url"):
             made.append(InlineKeyboardButton(title, url=str(button["url"])))
         elif button.get("payload"):
-            made.append(InlineKeyboardButton(title, callback_data=callbacks.encode(str(button["payload"]))))
+            made.append(
+                InlineKeyboardButton(title, callback_data=callbacks.encode(str(button["payload"])))
+            )
     if not made:
         return None
     if len(made) <= 3 and all(len(b.text) <= 12 for b in made):

@@ -40,8 +40,7 @@ async def rasa() -> AsyncIterator[FakeRasa]:
 @pytest.fixture
 def config(telegram: FakeBotAPI, rasa: FakeRasa) -> TelegramConfig:
     """Settings that point the service at the fakes (long polling)."""
-    return TelegramConfig(token=TOKEN, rasa_url=rasa.url, api_base_url=telegram.url,
-                          rasa_timeout=5)
+    return TelegramConfig(token=TOKEN, rasa_url=rasa.url, api_base_url=telegram.url, rasa_timeout=5)
 
 
 @contextlib.asynccontextmanager

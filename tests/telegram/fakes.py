@@ -17,10 +17,20 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "123456:TEST-token-for-the-fake-api"
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "IPT Companion",
-            "username": "ipt_companion_test_bot"}
-TRUE_METHODS = {"answerCallbackQuery", "setMyCommands", "deleteWebhook", "setWebhook",
-                "sendChatAction", "deleteMyCommands"}
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "IPT Companion",
+    "username": "ipt_companion_test_bot",
+}
+TRUE_METHODS = {
+    "answerCallbackQuery",
+    "setMyCommands",
+    "deleteWebhook",
+    "setWebhook",
+    "sendChatAction",
+    "deleteMyCommands",
+}
 
 
 @dataclass
@@ -75,7 +85,8 @@ class FakeBotAPI:
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TOKEN:
             return web.json_response(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         form = await request.post() if request.can_read_body else {}
         params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
@@ -84,9 +95,14 @@ class FakeBotAPI:
         if method in self.fail_once:
             retry_after = self.fail_once.pop(method)
             return web.json_response(
-                {"ok": False, "error_code": 429,
-                 "description": f"Too Many Requests: retry after {retry_after}",
-                 "parameters": {"retry_after": retry_after}}, status=429)
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+                status=429,
+            )
         if method == "getMe":
             return self._ok(BOT_USER)
         if method == "getUpdates":
@@ -99,7 +115,8 @@ class FakeBotAPI:
         if method in TRUE_METHODS:
             return self._ok(True)
         return web.json_response(
-            {"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+            {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+        )
 
     @staticmethod
     def _ok(result: Any) -> web.Response:
@@ -119,8 +136,10 @@ class FakeBotAPI:
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         message: dict[str, Any] = {
-            "message_id": next(self._message_ids), "date": int(time.time()),
-            "chat": {"id": int(params["chat_id"]), "type": "private"}, "from": BOT_USER,
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "from": BOT_USER,
         }
         if "text" in params:
             message["text"] = str(params["text"])
@@ -146,13 +165,18 @@ class FakeBotAPI:
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
         """Every sendMessage or sendPhoto (to ``chat_id``), in order."""
-        return [c for c in self.calls if c.method in ("sendMessage", "sendPhoto")
-                and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
+        return [
+            c
+            for c in self.calls
+            if c.method in ("sendMessage", "sendPhoto")
+            and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         """The texts (and captions) sent, in order."""
-        return [str(c.params.get("text") or c.params.get("caption") or "")
-                for c in self.sent(chat_id)]
+        return [
+            str(c.params.get("text") or c.params.get("caption") or "") for c in self.sent(chat_id)
+        ]
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` holds, or fail with what was called."""
@@ -160,7 +184,8 @@ class FakeBotAPI:
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"timed out; calls were: {[(c.method, c.params) for c in self.calls]}")
+                    f"timed out; calls were: {[(c.method, c.params) for c in self.calls]}"
+                )
             await asyncio.sleep(0.02)
 
 
@@ -176,9 +201,11 @@ def user(chat_id: int) -> dict[str, Any]:
 def message_update(chat_id: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
     """A private message (commands get their bot_command entity, as Telegram adds it)."""
     message: dict[str, Any] = {
-        "message_id": next(_message_ids), "date": int(time.time()),
+        "message_id": next(_message_ids),
+        "date": int(time.time()),
         "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
-        "from": user(chat_id), **extra,
+        "from": user(chat_id),
+        **extra,
     }
     if text is not None:
         message["text"] = text
@@ -191,10 +218,15 @@ def message_update(chat_id: int, text: str | None = None, **extra: Any) -> dict[
 def callback_update(chat_id: int, sent: Call, data: str) -> dict[str, Any]:
     """A tap on a button of the message the bot sent in ``sent``."""
     message = dict(sent.result)
-    return {"callback_query": {
-        "id": f"cq{next(_message_ids)}", "from": user(chat_id), "chat_instance": "ci",
-        "data": data, "message": message,
-    }}
+    return {
+        "callback_query": {
+            "id": f"cq{next(_message_ids)}",
+            "from": user(chat_id),
+            "chat_instance": "ci",
+            "data": data,
+            "message": message,
+        }
+    }
 
 
 # --- a fake Rasa ----------------------------------------------------------------------------
@@ -233,7 +265,8 @@ class FakeRasa:
         self.requests.append(body)
         await asyncio.sleep(self.delays.get(body["message"], 0))
         return web.json_response(
-            [{"recipient_id": body["sender"], **r} for r in self.script(body["message"])])
+            [{"recipient_id": body["sender"], **r} for r in self.script(body["message"])]
+        )
 
     @property
     def messages(self) -> list[str]:

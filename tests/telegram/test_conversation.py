@@ -34,13 +34,22 @@ async def test_the_command_menu_is_set_at_start(config, telegram, rasa):
 
 
 async def test_buttons_become_an_inline_keyboard_and_a_tap_sends_the_payload(
-        config, telegram, rasa):
+    config, telegram, rasa
+):
     long_payload = '/inform{"problem_area": "' + "role transitions " * 5 + '"}'
     rasa.script = lambda m: (
-        [{"text": "Which phase?", "buttons": [
-            {"title": "The first phase", "payload": "/ask_initial_phase"},
-            {"title": "Something long", "payload": long_payload}]}]
-        if m == "phases" else [{"text": f"got {m}"}])
+        [
+            {
+                "text": "Which phase?",
+                "buttons": [
+                    {"title": "The first phase", "payload": "/ask_initial_phase"},
+                    {"title": "Something long", "payload": long_payload},
+                ],
+            }
+        ]
+        if m == "phases"
+        else [{"text": f"got {m}"}]
+    )
     async with running(config, telegram):
         telegram.push(message_update(CHAT, "phases"))
         await telegram.wait_for(lambda: telegram.sent(CHAT))
@@ -99,8 +108,14 @@ async def test_menu_commands_and_unknown_commands_map_to_shortcuts(config, teleg
         for text in ["/help", "/checkin", "/homework", "/privacy", "/delete", "/greet{}"]:
             telegram.push(message_update(CHAT, text))
         await telegram.wait_for(lambda: len(telegram.sent(CHAT)) == 6)
-    assert rasa.messages == ["/ask_capabilities", "/start_checkin", "/ask_homework_assigned",
-                             "/ask_privacy", "/request_data_deletion", "/ask_capabilities"]
+    assert rasa.messages == [
+        "/ask_capabilities",
+        "/start_checkin",
+        "/ask_homework_assigned",
+        "/ask_privacy",
+        "/request_data_deletion",
+        "/ask_capabilities",
+    ]
 
 
 async def test_typed_text_cannot_be_an_intent_shortcut(config, telegram, rasa):
@@ -110,15 +125,30 @@ async def test_typed_text_cannot_be_an_intent_shortcut(config, telegram, rasa):
     assert rasa.messages == ["request_data_deletion"]
 
 
-@pytest.mark.parametrize("kind", [
-    {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 3}},
-    {"sticker": {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1,
-                 "is_animated": False, "is_video": False, "type": "regular"}},
-    {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}],
-     "caption": "look"},
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 3}},
+        {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "s",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            }
+        },
+        {
+            "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}],
+            "caption": "look",
+        },
+    ],
+)
 async def test_a_non_text_message_gets_a_kind_answer_and_is_not_sent_to_rasa(
-        config, telegram, rasa, kind):
+    config, telegram, rasa, kind
+):
     async with running(config, telegram):
         telegram.push(message_update(CHAT, None, **kind))
         await telegram.wait_for(lambda: telegram.sent(CHAT))
@@ -126,28 +156,33 @@ async def test_a_non_text_message_gets_a_kind_answer_and_is_not_sent_to_rasa(
     assert rasa.requests == []
 
 
-async def test_rasa_down_gets_the_user_a_short_apology_and_a_log_line(
-        config, telegram, caplog):
+async def test_rasa_down_gets_the_user_a_short_apology_and_a_log_line(config, telegram, caplog):
     secret_text = "my private worry about my sister"
     async with running(config, telegram, rasa_url="http://127.0.0.1:9"):
         telegram.push(message_update(CHAT, secret_text))
         await telegram.wait_for(lambda: telegram.sent(CHAT))
     assert telegram.texts(CHAT) == [texts.TROUBLE]
-    warnings = [r for r in caplog.records if r.name.startswith("bot.telegram")
-                and r.levelname == "WARNING"]
+    warnings = [
+        r for r in caplog.records if r.name.startswith("bot.telegram") and r.levelname == "WARNING"
+    ]
     assert any("Rasa server unavailable" in r.getMessage() for r in warnings)
     assert not any(secret_text in r.getMessage() for r in caplog.records)
-    assert not any(str(CHAT) in r.getMessage() for r in caplog.records
-                   if r.levelno >= 20 and r.name.startswith("bot."))
+    assert not any(
+        str(CHAT) in r.getMessage()
+        for r in caplog.records
+        if r.levelno >= 20 and r.name.startswith("bot.")
+    )
 
 
 async def test_a_429_from_telegram_is_waited_out_and_the_reply_still_arrives(
-        config, telegram, rasa):
+    config, telegram, rasa
+):
     telegram.fail_once["sendMessage"] = 1
     async with running(config, telegram):
         telegram.push(message_update(CHAT, "hello"))
-        await telegram.wait_for(lambda: telegram.sent(CHAT)
-                                and telegram.sent(CHAT)[-1].result is not None)
+        await telegram.wait_for(
+            lambda: telegram.sent(CHAT) and telegram.sent(CHAT)[-1].result is not None
+        )
     first, second = telegram.sent(CHAT)
     assert first.result is None and second.result is not None  # refused, then delivered
     assert second.params["text"] == "You said: hello"
@@ -156,8 +191,12 @@ async def test_a_429_from_telegram_is_waited_out_and_the_reply_still_arrives(
 
 async def test_a_long_reply_is_split_within_telegram_s_limit(config, telegram, rasa):
     paragraph = "This sentence is about the middle phase of IPT. " * 30
-    rasa.script = lambda m: [{"text": "\n\n".join([paragraph.strip()] * 6),
-                              "buttons": [{"title": "More", "payload": "/tell_me_more"}]}]
+    rasa.script = lambda m: [
+        {
+            "text": "\n\n".join([paragraph.strip()] * 6),
+            "buttons": [{"title": "More", "payload": "/tell_me_more"}],
+        }
+    ]
     async with running(config, telegram):
         telegram.push(message_update(CHAT, "tell me everything"))
         await telegram.wait_for(lambda: len(telegram.sent(CHAT)) >= 3)
@@ -178,8 +217,10 @@ async def test_too_long_input_is_refused_without_asking_rasa(config, telegram, r
 
 
 async def test_images_are_sent_as_photos(config, telegram, rasa):
-    rasa.script = lambda m: [{"text": "The three phases:"},
-                             {"image": "https://example.org/phases.png"}]
+    rasa.script = lambda m: [
+        {"text": "The three phases:"},
+        {"image": "https://example.org/phases.png"},
+    ]
     async with running(config, telegram):
         telegram.push(message_update(CHAT, "show me"))
         await telegram.wait_for(lambda: len(telegram.sent(CHAT)) == 2)
