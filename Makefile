@@ -45,7 +45,7 @@ setup: $(STAMP) $(SPACY)
 
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@echo ">>> training the assistant (data or config changed)"
-	$(RASA) train --fixed-model-name ipt --out models
+	$(RASA) train --domain domain --fixed-model-name ipt --out models
 	@touch $@
 
 run: setup $(MODEL)
