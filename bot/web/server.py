@@ -1,0 +1,278 @@
+"""Our web server: the demo page, the widget, signed session ids, and the way in to Rasa.
+
+usage: python -m bot.web [--host 127.0.0.1] [--port 8080]
+
+Routes:
+  GET  /            the demo page of a fictional clinic, with the one-line widget snippet
+  GET  /widget.js   the widget bundle (built by scripts/build-widget.sh)
+  POST /api/session a new signed web session id, or the stored one re-validated
+  GET  /health      200 when Rasa and its socket.io channel answer, else 503
+  *    /socket.io/  reverse proxy to Rasa's socket.io (HTTP long-polling and websocket)
+
+Rasa listens on loopback only; this server is the only public entry for the widget, so
+it is here that cross-origin requests are limited to the clinic sites in IPT_WEB_ORIGINS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler
+
+from bot.web import signing
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+SOCKETIO_PATH = "/socket.io/"
+# Hop-by-hop and host headers are the proxy's own business, never forwarded.
+_REQUEST_HEADERS = ("Content-Type", "Accept", "User-Agent")
+_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
+_WS = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
+
+
+@dataclass
+class Settings:
+    """Where we listen, where Rasa is, who may embed us; from the environment by default."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rasa_url: str = "http://127.0.0.1:5005"
+    origins: frozenset[str] = field(default_factory=frozenset)
+    secret: bytes | None = None
+    max_age: int = signing.DEFAULT_MAX_AGE
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read IPT_WEB_HOST, IPT_WEB_PORT, RASA_URL, IPT_WEB_ORIGINS (comma-separated)."""
+        origins = os.environ.get("IPT_WEB_ORIGINS", "")
+        return cls(
+            host=os.environ.get("IPT_WEB_HOST", "127.0.0.1"),
+            port=int(os.environ.get("IPT_WEB_PORT", "8080")),
+            rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
+            max_age=signing.max_age_from_env(),
+        )
+
+
+SETTINGS = web.AppKey("settings", Settings)
+CLIENT = web.AppKey("client", aiohttp.ClientSession)
+
+
+def _origin_allowed(request: web.Request) -> bool:
+    """Same-origin, no Origin header (not a browser's cross-site call), or a configured one."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    if origin.rstrip("/") in request.app[SETTINGS].origins:
+        return True
+    # Same origin: compare host:port only, as TLS may end at a proxy in front of us.
+    return urlsplit(origin).netloc == request.host
+
+
+def _is_cross_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse other sites on the API and the socket; answer preflights for the allowed ones."""
+    guarded = request.path.startswith(("/api/", SOCKETIO_PATH))
+    if guarded and not _origin_allowed(request):
+        return web.json_response({"error": "origin not allowed"}, status=403)
+    if guarded and request.method == "OPTIONS":
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    else:
+        response = await handler(request)
+    if guarded and _is_cross_origin(request) and not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers that cost nothing: no sniffing, no referrer leaking the page a visitor was on."""
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    """The fictional clinic's page with the widget snippet."""
+    html = (STATIC / "demo.html").read_text(encoding="utf-8")
+    response = web.Response(text=html, content_type="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return response
+
+
+async def widget_js(request: web.Request) -> web.StreamResponse:
+    """The built widget bundle; revalidated on every load so clinics get updates."""
+    path = STATIC / "widget.js"
+    if not path.exists():
+        return web.Response(status=503, text="// widget not built: run scripts/build-widget.sh\n",
+                            content_type="application/javascript")
+    response = web.FileResponse(path, headers={
+        "Content-Type": "application/javascript; charset=utf-8",
+        "Cache-Control": "no-cache",
+        # the clinic's page loads this from our origin
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    })
+    return response
+
+
+async def session(request: web.Request) -> web.Response:
+    """Re-validate the session id the widget stored, or issue a new signed one."""
+    settings = request.app[SETTINGS]
+    assert settings.secret is not None
+    stored = None
+    if request.can_read_body:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body must be JSON"}, status=400)
+        stored = body.get("session_id") if isinstance(body, dict) else None
+    current = signing.verify(settings.secret, stored, max_age=settings.max_age)
+    renewed = current is None
+    if current is None:
+        current = signing.issue(settings.secret)
+    return web.json_response(
+        {"session_id": current.token, "conversation_id": current.conversation_id,
+         "renewed": renewed},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    """Whether Rasa and its socket.io channel answer on loopback."""
+    settings = request.app[SETTINGS]
+    client = request.app[CLIENT]
+    checks = {"rasa": f"{settings.rasa_url}/", "socketio": f"{settings.rasa_url}/webhooks/socketio/"}
+    result: dict[str, str] = {}
+    for name, url in checks.items():
+        try:
+            async with client.get(url, timeout=aiohttp.ClientTimeout(total=3)) as r:
+                result[name] = "ok" if r.status == 200 else f"http {r.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            result[name] = f"unreachable ({type(exc).__name__})"
+    ok = all(v == "ok" for v in result.values())
+    return web.json_response({"status": "ok" if ok else "unavailable", **result},
+                             status=200 if ok else 503)
+
+
+async def socketio_proxy(request: web.Request) -> web.StreamResponse:
+    """Pass socket.io traffic to Rasa: websocket frames both ways, or one polling request."""
+    settings = request.app[SETTINGS]
+    upstream = f"{settings.rasa_url}{SOCKETIO_PATH}"
+    if request.query_string:
+        upstream += f"?{request.query_string}"
+    headers = {h: request.headers[h] for h in _REQUEST_HEADERS if h in request.headers}
+    if request.remote:
+        headers["X-Forwarded-For"] = request.remote
+    if (request.headers.get("Upgrade", "").lower() == "websocket"
+            and request.method == "GET"):
+        return await _proxy_websocket(request, upstream, headers)
+    client = request.app[CLIENT]
+    body = await request.read()
+    try:
+        async with client.request(request.method, upstream, data=body or None, headers=headers,
+                                  timeout=aiohttp.ClientTimeout(total=60)) as r:
+            payload = await r.read()
+            out = {h: r.headers[h] for h in _RESPONSE_HEADERS if h in r.headers}
+            return web.Response(status=r.status, body=payload, headers=out)
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return web.json_response({"error": "assistant unavailable"}, status=502)
+
+
+async def _proxy_websocket(request: web.Request, upstream: str,
+                           headers: dict[str, str]) -> web.StreamResponse:
+    """Relay a websocket to Rasa until either side closes."""
+    client = request.app[CLIENT]
+    try:
+        upstream_ws = await client.ws_connect(upstream.replace("http", "ws", 1), headers=headers,
+                                              max_msg_size=1 << 20)
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return web.json_response({"error": "assistant unavailable"}, status=502)
+    browser_ws = web.WebSocketResponse(max_msg_size=1 << 20)
+    await browser_ws.prepare(request)
+
+    async def pump(src: _WS, dst: _WS) -> None:
+        async for msg in src:
+            if msg.type == WSMsgType.TEXT:
+                await dst.send_str(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await dst.send_bytes(msg.data)
+            else:
+                break
+
+    tasks = [asyncio.create_task(pump(browser_ws, upstream_ws)),
+             asyncio.create_task(pump(upstream_ws, browser_ws))]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await upstream_ws.close()
+        await browser_ws.close()
+    return browser_ws
+
+
+async def _client_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[CLIENT] = aiohttp.ClientSession(auto_decompress=True)
+    yield
+    await app[CLIENT].close()
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """Build the aiohttp application (no network until it runs)."""
+    settings = settings or Settings.from_env()
+    if settings.secret is None:
+        settings.secret = signing.load_secret()
+    app = web.Application(middlewares=[security_headers, cors], client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_client_ctx)
+    app.router.add_get("/", demo_page)
+    app.router.add_get("/widget.js", widget_js)
+    app.router.add_route("*", "/api/session", session)
+    app.router.add_get("/health", health)
+    app.router.add_route("*", SOCKETIO_PATH, socketio_proxy)
+    app.router.add_static("/static/", STATIC, show_index=False)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the web server until interrupted."""
+    import argparse
+
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    args = parser.parse_args(argv)
+    settings.host, settings.port = args.host, args.port
+
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = create_app(settings)
+    logger.warning("web widget demo on http://%s:%s/ (Rasa at %s)",
+                   settings.host, settings.port, settings.rasa_url)
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
+    return 0

@@ -1,0 +1,139 @@
+"""Taking over a conversation id through the real stack: our web server, then real Rasa.
+
+Both attacks from issue 9: a made-up (or forged) web id, and a web client claiming a
+Telegram conversation (``tg-<chat_id>``). Neither gets a message processed or a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import pytest
+import requests
+import socketio
+
+from bot.web.channel import REFUSED_EVENT
+
+pytestmark = pytest.mark.e2e
+
+WAIT = 20.0
+
+
+class Visitor:
+    """A socket.io client talking to our web server, recording what it receives."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        for name in ("session_confirm", REFUSED_EVENT, "bot_uttered"):
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Callable[..., Awaitable[None]]:
+        async def record(data: object = None) -> None:
+            await self.events.put((name, data))
+        return record
+
+    async def connect(self, transport: str) -> None:
+        await self.sio.connect(self.url, socketio_path="socket.io", transports=[transport],
+                               wait_timeout=10)
+
+    async def next(self, timeout: float = WAIT) -> tuple[str, object]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+    async def nothing_more(self, seconds: float = 4.0) -> list[tuple[str, object]]:
+        await asyncio.sleep(seconds)
+        out = []
+        while not self.events.empty():
+            out.append(self.events.get_nowait())
+        return out
+
+
+def user_texts(rasa_server, conversation_id: str) -> list[str]:
+    r = requests.get(f"{rasa_server.url}/conversations/{conversation_id}/tracker",
+                     params={"token": rasa_server.token}, timeout=10)
+    r.raise_for_status()
+    return [e.get("text") for e in r.json()["events"] if e["event"] == "user"]
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_a_signed_session_talks_to_the_assistant(web_server, transport):
+    session = requests.post(f"{web_server.url}/api/session", json={}, timeout=10).json()
+
+    async def run() -> None:
+        visitor = Visitor(web_server.url)
+        await visitor.connect(transport)
+        try:
+            await visitor.sio.emit("session_request", {"session_id": session["session_id"]})
+            assert await visitor.next() == ("session_confirm", session["session_id"])
+            await visitor.sio.emit("user_uttered", {"message": "what is IPT",
+                                                    "session_id": session["session_id"]})
+            name, data = await visitor.next()
+            assert name == "bot_uttered" and data["text"], data
+        finally:
+            await visitor.sio.disconnect()
+
+    asyncio.run(run())
+
+
+def test_a_made_up_web_id_is_refused(web_server, rasa_server):
+    made_up = "web-AAAAAAAAAAAAAAAAAAAAAA"
+
+    async def run() -> None:
+        visitor = Visitor(web_server.url)
+        await visitor.connect("polling")
+        try:
+            await visitor.sio.emit("session_request", {"session_id": made_up})
+            assert (await visitor.next())[0] == REFUSED_EVENT
+            await visitor.sio.emit("user_uttered", {"message": "hello", "session_id": made_up})
+            assert (await visitor.next())[0] == REFUSED_EVENT
+            assert await visitor.nothing_more() == []
+        finally:
+            await visitor.sio.disconnect()
+
+    asyncio.run(run())
+    assert user_texts(rasa_server, made_up) == []
+
+
+def test_a_web_client_cannot_take_over_a_telegram_conversation(web_server, rasa_server):
+    victim = "tg-987654321"
+    rasa_server.send(victim, "hello")  # the Telegram user's conversation exists
+    assert user_texts(rasa_server, victim) == ["hello"]
+    # a web id the attacker got legitimately, re-labelled as the Telegram conversation
+    own = requests.post(f"{web_server.url}/api/session", json={}, timeout=10).json()
+    relabelled = victim + own["session_id"][len(own["conversation_id"]):]
+
+    async def run() -> None:
+        visitor = Visitor(web_server.url)
+        await visitor.connect("websocket")
+        try:
+            for claimed in (victim, relabelled):
+                await visitor.sio.emit("session_request", {"session_id": claimed})
+                assert (await visitor.next())[0] == REFUSED_EVENT
+                await visitor.sio.emit("user_uttered", {"message": "what is IPT",
+                                                        "session_id": claimed})
+                assert (await visitor.next())[0] == REFUSED_EVENT
+            # the Telegram user's replies are not delivered to the attacker either
+            await asyncio.to_thread(rasa_server.send, victim, "thank you")
+            assert await visitor.nothing_more() == []
+        finally:
+            await visitor.sio.disconnect()
+
+    asyncio.run(run())
+    assert user_texts(rasa_server, victim) == ["hello", "thank you"]
+
+
+def test_other_sites_cannot_open_the_socket(web_server):
+    async def run() -> None:
+        async with aiohttp.ClientSession() as client:
+            url = f"{web_server.url}/socket.io/?EIO=4&transport=websocket"
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await client.ws_connect(url, headers={"Origin": "https://evil.example"})
+            assert refused.value.status == 403
+            ws = await client.ws_connect(url, headers={"Origin": "https://clinic.example"})
+            assert (await ws.receive(timeout=10)).data.startswith("0{")  # engine.io open
+            await ws.close()
+
+    asyncio.run(run())

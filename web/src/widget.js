@@ -1,0 +1,436 @@
+// IPT Companion chat widget: one <script> tag on a clinic's page.
+//
+//   <script src="https://assistant.example/widget.js" data-title="Ask about IPT"
+//           data-color="#2f6b66" data-lang="en" defer></script>
+//
+// A web component (shadow DOM, so the clinic's CSS and ours never mix) that talks to our
+// web server: POST /api/session for a signed conversation id, then socket.io (proxied to
+// Rasa). See docs/widget.md for the attributes, the crisis convention and the design.
+import { io } from 'socket.io-client';
+import { LABELS } from './labels.js';
+import { STYLE } from './style.js';
+import { contrast, parseHex, readableOn } from './color.js';
+
+const TAG = 'ipt-companion-chat';
+const STORE = 'ipt-chat.';
+const MAX_CHARS = 2000;
+const TYPING_TIMEOUT_MS = 30000;
+
+// Captured now: document.currentScript is only set while this file first runs.
+const SCRIPT = document.currentScript;
+
+function attr(name, fallback) {
+  const value = SCRIPT && SCRIPT.getAttribute(name);
+  return value === null || value === undefined || value === '' ? fallback : value;
+}
+
+function defaultServer() {
+  try {
+    return new URL(SCRIPT.src, location.href).origin;
+  } catch (_) {
+    return location.origin;
+  }
+}
+
+// sessionStorage: the conversation survives a reload but not closing the tab, which is
+// kinder on a shared computer for what is health data. Storage may be blocked: then the
+// widget still works, it only forgets on reload.
+const storage = {
+  get(key) {
+    try { return JSON.parse(sessionStorage.getItem(STORE + key)); } catch (_) { return null; }
+  },
+  set(key, value) {
+    try { sessionStorage.setItem(STORE + key, JSON.stringify(value)); } catch (_) { /* blocked */ }
+  },
+  remove(key) {
+    try { sessionStorage.removeItem(STORE + key); } catch (_) { /* blocked */ }
+  },
+};
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else if (value === true) node.setAttribute(key, '');
+    else if (value !== false && value !== null && value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// Text only, never HTML from the server: web addresses become links, the rest stays text.
+function richText(text) {
+  const frag = document.createDocumentFragment();
+  const parts = String(text).split(/(https?:\/\/[^\s<>"')]+)/g);
+  parts.forEach((part, i) => {
+    if (i % 2 === 1) {
+      frag.append(el('a', { href: part, target: '_blank', rel: 'noopener noreferrer', text: part }));
+    } else if (part) {
+      frag.append(document.createTextNode(part));
+    }
+  });
+  return frag;
+}
+
+const ICON_CHAT = '<svg class="icon-chat" viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-4.5 3.6A.9.9 0 0 1 3 20.9V6a2 2 0 0 1 1-2zm3 6.2a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6z"/></svg>';
+const ICON_CLOSE = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path fill="currentColor" d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4L12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>';
+const ICON_DOWN = '<svg class="icon-down" viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 15.6 5.7 9.3l1.4-1.4 4.9 4.9 4.9-4.9 1.4 1.4z"/></svg>';
+const ICON_SEND = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6l-.1 6.5L15 12 3.3 13.9z"/></svg>';
+
+class IptCompanionChat extends HTMLElement {
+  constructor() {
+    super();
+    this.config = {
+      server: attr('data-server', defaultServer()).replace(/\/$/, ''),
+      title: attr('data-title', 'IPT Companion'),
+      color: parseHex(attr('data-color', '')) ? attr('data-color', '').trim() : '#2f6b66',
+      lang: attr('data-lang', 'en'),
+      initPayload: attr('data-init-payload', '/greet'),
+    };
+    this.t = LABELS[this.config.lang] || LABELS[this.config.lang.split('-')[0]] || LABELS.en;
+    this.socket = null;
+    this.session = null; // {session_id, conversation_id}
+    this.confirmed = false; // the channel accepted our session on this connection
+    this.pending = []; // messages typed while (re)connecting, sent once confirmed
+    this.transcript = [];
+    this.typingTimer = null;
+    this.attachShadow({ mode: 'open' });
+  }
+
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.render();
+    this.restore();
+    if (storage.get('open')) this.open({ focus: false });
+  }
+
+  render() {
+    const { t, config } = this;
+    const fg = readableOn(config.color);
+    const style = el('style', { text: STYLE });
+    const host = this.shadowRoot;
+    host.append(style);
+    this.style.setProperty('--ipt-accent', config.color);
+    this.style.setProperty('--ipt-on-accent', fg);
+    // A light accent would make accent-coloured text unreadable on white: fall back.
+    this.style.setProperty('--ipt-accent-text', contrast(config.color, '#ffffff') >= 4.5 ? config.color : '#1f4f4b');
+
+    this.launcher = el('button', {
+      class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'ipt-panel',
+      'aria-label': t.open.replace('{title}', config.title), onclick: () => this.toggle(),
+    });
+    this.launcher.innerHTML = ICON_CHAT + ICON_DOWN;
+    this.launcher.append(el('span', { class: 'launcher-label', text: t.launcher }));
+
+    this.closeButton = el('button', {
+      class: 'close', type: 'button', 'aria-label': t.close, onclick: () => this.close(),
+    });
+    this.closeButton.innerHTML = ICON_CLOSE;
+
+    this.crisisBody = el('div', { class: 'crisis-body' });
+    this.crisis = el('div', { class: 'crisis', role: 'alert', hidden: true }, [
+      el('p', { class: 'crisis-title', text: t.crisisTitle }),
+      this.crisisBody,
+      el('p', { class: 'crisis-note', text: t.crisisNote }),
+    ]);
+
+    this.status = el('div', { class: 'status', role: 'status' });
+    this.log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t.conversation, tabindex: '0' });
+    this.typing = el('div', { class: 'typing', hidden: true }, [
+      el('span', { class: 'sr-only', text: t.typing }),
+      el('span', { class: 'dot', 'aria-hidden': 'true' }),
+      el('span', { class: 'dot', 'aria-hidden': 'true' }),
+      el('span', { class: 'dot', 'aria-hidden': 'true' }),
+    ]);
+
+    this.input = el('textarea', {
+      id: 'ipt-input', rows: '1', maxlength: String(MAX_CHARS), placeholder: t.placeholder,
+      autocomplete: 'off', onkeydown: (e) => {
+        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+          e.preventDefault();
+          this.submit();
+        }
+      },
+    });
+    this.sendButton = el('button', { class: 'send', type: 'submit', 'aria-label': t.send });
+    this.sendButton.innerHTML = ICON_SEND;
+    const form = el('form', {
+      class: 'composer', onsubmit: (e) => { e.preventDefault(); this.submit(); },
+    }, [el('label', { class: 'sr-only', for: 'ipt-input', text: t.message }), this.input, this.sendButton]);
+
+    this.panel = el('section', {
+      id: 'ipt-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'ipt-title',
+      'aria-describedby': 'ipt-disclaimer', hidden: true,
+      onkeydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); this.close(); } },
+    }, [
+      el('header', {}, [
+        el('div', { class: 'heading' }, [
+          el('h2', { id: 'ipt-title', text: config.title }),
+          el('p', { id: 'ipt-disclaimer', class: 'disclaimer', text: t.disclaimer }),
+        ]),
+        this.closeButton,
+      ]),
+      this.crisis,
+      this.status,
+      this.log,
+      this.typing,
+      form,
+    ]);
+    host.append(this.panel, this.launcher);
+  }
+
+  // ---- open / close ------------------------------------------------------------------
+
+  toggle() {
+    if (this.panel.hidden) this.open();
+    else this.close();
+  }
+
+  open({ focus = true } = {}) {
+    this.panel.hidden = false;
+    this.launcher.setAttribute('aria-expanded', 'true');
+    this.launcher.setAttribute('aria-label', this.t.close);
+    this.classList.add('is-open');
+    storage.set('open', true);
+    this.scrollToEnd();
+    if (focus) this.input.focus();
+    this.connect();
+  }
+
+  close() {
+    this.panel.hidden = true;
+    this.launcher.setAttribute('aria-expanded', 'false');
+    this.launcher.setAttribute('aria-label', this.t.open.replace('{title}', this.config.title));
+    this.classList.remove('is-open');
+    storage.set('open', false);
+    this.launcher.focus(); // back where the visitor started
+  }
+
+  // ---- conversation ------------------------------------------------------------------
+
+  async fetchSession(stored) {
+    const response = await fetch(`${this.config.server}/api/session`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(stored ? { session_id: stored } : {}),
+      credentials: 'omit',
+    });
+    if (!response.ok) throw new Error(`session ${response.status}`);
+    return response.json();
+  }
+
+  async connect() {
+    if (this.socket || this.connecting) return;
+    this.connecting = true;
+    try {
+      await this.ensureSession();
+    } catch (_) {
+      this.connecting = false;
+      this.setStatus(this.t.offline, true);
+      setTimeout(() => { if (!this.socket) this.connect(); }, 3000);
+      return;
+    }
+    this.connecting = false;
+    const socket = io(this.config.server, {
+      path: '/socket.io/',
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      withCredentials: false,
+    });
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.confirmed = false;
+      socket.emit('session_request', { session_id: this.session.session_id });
+    });
+    socket.on('session_confirm', () => {
+      this.confirmed = true;
+      this.setStatus('');
+      if (!this.transcript.length && this.config.initPayload && !this.greeted) {
+        this.greeted = true;
+        this.emitMessage(this.config.initPayload);
+      }
+      const queued = this.pending.splice(0);
+      for (const text of queued) this.emitMessage(text);
+    });
+    socket.on('session_refused', async () => {
+      // Expired or unknown to this server's secret: start a new conversation once.
+      this.confirmed = false;
+      if (this.refusedOnce) { this.setStatus(this.t.offline, true); return; }
+      this.refusedOnce = true;
+      try {
+        await this.ensureSession(true);
+        socket.emit('session_request', { session_id: this.session.session_id });
+      } catch (_) {
+        this.setStatus(this.t.offline, true);
+      }
+    });
+    socket.on('bot_uttered', (message) => this.receive(message));
+    socket.on('disconnect', () => {
+      this.confirmed = false;
+      this.setStatus(this.t.reconnecting, true);
+    });
+    socket.io.on('reconnect_attempt', () => this.setStatus(this.t.reconnecting, true));
+  }
+
+  async ensureSession(forceNew = false) {
+    const stored = forceNew ? null : storage.get('session');
+    const session = await this.fetchSession(stored && stored.session_id);
+    if (!stored || session.conversation_id !== stored.conversation_id) {
+      // A new conversation: the old transcript belongs to one the server no longer accepts.
+      if (stored) storage.remove(`log.${stored.conversation_id}`);
+      this.transcript = [];
+      this.log.textContent = '';
+      this.hideCrisis();
+    }
+    this.session = { session_id: session.session_id, conversation_id: session.conversation_id };
+    storage.set('session', this.session);
+  }
+
+  restore() {
+    const stored = storage.get('session');
+    if (!stored) return;
+    this.session = stored;
+    const transcript = storage.get(`log.${stored.conversation_id}`);
+    if (!Array.isArray(transcript)) return;
+    this.transcript = transcript;
+    transcript.forEach((entry, i) => this.renderEntry(entry, i === transcript.length - 1));
+    const crisisTexts = transcript.filter((e) => e.crisis).map((e) => e.text);
+    if (crisisTexts.length) this.showCrisis(crisisTexts);
+  }
+
+  save() {
+    if (this.session) storage.set(`log.${this.session.conversation_id}`, this.transcript);
+  }
+
+  submit() {
+    const text = this.input.value.replace(/\s+$/, '').replace(/^\s+/, '');
+    if (!text) return;
+    this.input.value = '';
+    this.send(text, text);
+  }
+
+  // Show `shown` as the visitor's message and send `payload` (a button's payload or the text).
+  send(shown, payload) {
+    this.clearReplies();
+    this.add({ who: 'user', text: shown });
+    if (this.socket && this.confirmed) this.emitMessage(payload);
+    else {
+      this.pending.push(payload);
+      this.connect();
+    }
+  }
+
+  emitMessage(payload) {
+    this.setTyping(true);
+    this.socket.emit('user_uttered', { message: payload, session_id: this.session.session_id });
+  }
+
+  receive(message) {
+    if (!message || typeof message !== 'object') return;
+    this.setTyping(false);
+    const custom = message.custom && typeof message.custom === 'object' ? message.custom : null;
+    if (custom && custom.crisis === true) {
+      // The crisis flag came on its own: the crisis texts are the bot's messages since the
+      // visitor last wrote (docs/widget.md, "Crisis convention").
+      const texts = [];
+      for (let i = this.transcript.length - 1; i >= 0 && this.transcript[i].who === 'bot'; i -= 1) {
+        this.transcript[i].crisis = true;
+        texts.unshift(this.transcript[i].text);
+      }
+      if (typeof custom.banner === 'string') texts.push(custom.banner);
+      this.markCrisisBubbles();
+      this.save();
+      this.showCrisis(texts);
+      return;
+    }
+    if (typeof message.text !== 'string' || !message.text) return;
+    const replies = Array.isArray(message.quick_replies)
+      ? message.quick_replies.filter((r) => r && r.title && r.payload).map((r) => ({ title: String(r.title), payload: String(r.payload) }))
+      : [];
+    const entry = { who: 'bot', text: message.text, replies, crisis: message.crisis === true };
+    this.add(entry);
+    if (entry.crisis) {
+      this.showCrisis(this.transcript.filter((e) => e.crisis).slice(-4).map((e) => e.text));
+    }
+  }
+
+  add(entry) {
+    if (entry.who === 'bot' && entry.replies && entry.replies.length) this.clearReplies();
+    this.transcript.push(entry);
+    this.save();
+    this.renderEntry(entry, true);
+    this.scrollToEnd();
+  }
+
+  renderEntry(entry, isLast) {
+    const who = entry.who === 'user' ? this.t.you : this.t.assistant;
+    const bubble = el('div', { class: 'bubble' }, [richText(entry.text)]);
+    const item = el('li', { class: `msg ${entry.who}${entry.crisis ? ' crisis-msg' : ''}` }, [
+      el('span', { class: 'sr-only', text: `${who}: ` }), bubble,
+    ]);
+    if (entry.who === 'bot' && isLast && entry.replies && entry.replies.length) {
+      const group = el('div', { class: 'replies', role: 'group', 'aria-label': this.t.suggestions });
+      for (const reply of entry.replies) {
+        group.append(el('button', {
+          type: 'button', class: 'reply', text: reply.title,
+          onclick: () => { this.send(reply.title, reply.payload); this.input.focus(); },
+        }));
+      }
+      item.append(group);
+    }
+    this.log.append(item);
+  }
+
+  clearReplies() {
+    for (const group of this.log.querySelectorAll('.replies')) group.remove();
+    for (const entry of this.transcript) if (entry.replies && entry.replies.length) entry.replies = [];
+  }
+
+  markCrisisBubbles() {
+    const items = this.log.querySelectorAll('li.msg');
+    this.transcript.forEach((entry, i) => {
+      if (entry.crisis && items[i]) items[i].classList.add('crisis-msg');
+    });
+  }
+
+  showCrisis(texts) {
+    this.crisisBody.textContent = '';
+    for (const text of texts) this.crisisBody.append(el('p', {}, [richText(text)]));
+    this.crisis.hidden = false;
+  }
+
+  hideCrisis() {
+    this.crisis.hidden = true;
+    this.crisisBody.textContent = '';
+  }
+
+  setTyping(on) {
+    clearTimeout(this.typingTimer);
+    this.typing.hidden = !on;
+    if (on) {
+      this.typingTimer = setTimeout(() => { this.typing.hidden = true; }, TYPING_TIMEOUT_MS);
+      this.scrollToEnd();
+    }
+  }
+
+  setStatus(text, warn = false) {
+    this.status.textContent = text;
+    this.status.classList.toggle('warn', Boolean(text) && warn);
+  }
+
+  scrollToEnd() {
+    requestAnimationFrame(() => { this.log.scrollTop = this.log.scrollHeight; });
+  }
+}
+
+if (!customElements.get(TAG)) customElements.define(TAG, IptCompanionChat);
+
+function mount() {
+  if (!document.querySelector(TAG)) document.body.append(document.createElement(TAG));
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount);
+else mount();
