@@ -18,13 +18,19 @@ from bot.store import db
 class IPTTrackerStore(SQLTrackerStore):
     """SQLTrackerStore whose URL comes from our settings, with our SQLite pragmas."""
 
-    def __init__(self, domain: Any = None, host: str | None = None, event_broker: Any = None,
-                 url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Any = None,
+        host: str | None = None,
+        event_broker: Any = None,
+        url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         # `host` is what Rasa passes from endpoints.yml `url:`; a full URL wins over the env.
         resolved = db.database_url(url or (host if host and "://" in host else None))
         if db.is_sqlite(resolved):
             path = sa.engine.make_url(resolved).database
-            if path and path != ":memory:":
+            if path and path != ":memory:" and Path(path).is_relative_to(db.REPO_ROOT):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.pop("dialect", None)
         kwargs.pop("db", None)

@@ -38,8 +38,9 @@ class LinkResult:
 
 def _view(client) -> ClientView:
     """A frozen view of a client row."""
-    return ClientView(client.public_id, client.display_name, client.timezone,
-                      client.agreed_sessions)
+    return ClientView(
+        client.public_id, client.display_name, client.timezone, client.agreed_sessions
+    )
 
 
 def _uow(url: str | None):
@@ -55,8 +56,9 @@ def client_for_sender(sender_id: str, url: str | None = None) -> ClientView | No
         return _view(client) if client else None
 
 
-def link_account(sender_id: str, channel: str | None, code: str | None,
-                 url: str | None = None) -> LinkResult:
+def link_account(
+    sender_id: str, channel: str | None, code: str | None, url: str | None = None
+) -> LinkResult:
     """Check a code from this conversation and link it (rate-limited per conversation)."""
     with _uow(url) as s:
         result = services.redeem_code(s, sender_id, channel or "unknown", code)
@@ -87,24 +89,38 @@ def open_assignments(sender_id: str, url: str | None = None) -> list[dict]:
         client = services.client_for_sender(s, sender_id)
         if client is None:
             return []
-        return [{"id": a.id, "title": a.title, "details": a.details}
-                for a in services.list_assignments(s, client, open_only=True)]
+        return [
+            {"id": a.id, "title": a.title, "details": a.details}
+            for a in services.list_assignments(s, client, open_only=True)
+        ]
 
 
-def log_homework(sender_id: str, what_done: str, how_it_went: str | None = None,
-                 feeling: int | None = None, obstacles: str | None = None,
-                 assignment_id: int | None = None, url: str | None = None) -> int | None:
+def log_homework(
+    sender_id: str,
+    what_done: str,
+    how_it_went: str | None = None,
+    feeling: int | None = None,
+    obstacles: str | None = None,
+    assignment_id: int | None = None,
+    url: str | None = None,
+) -> int | None:
     """Save a confirmed homework entry for the linked client; its id, or None if unlinked."""
     with _uow(url) as s:
         client = services.client_for_sender(s, sender_id)
         if client is None:
             return None
-        return services.log_homework(s, client, what_done, how_it_went, feeling, obstacles,
-                                     assignment_id, sender_id).id
+        return services.log_homework(
+            s, client, what_done, how_it_went, feeling, obstacles, assignment_id, sender_id
+        ).id
 
 
-def record_checkin(sender_id: str, mood: int, note: str | None = None,
-                   worked_on_homework: bool | None = None, url: str | None = None) -> int | None:
+def record_checkin(
+    sender_id: str,
+    mood: int,
+    note: str | None = None,
+    worked_on_homework: bool | None = None,
+    url: str | None = None,
+) -> int | None:
     """Save a check-in for the linked client; its id, or None if unlinked."""
     with _uow(url) as s:
         client = services.client_for_sender(s, sender_id)

@@ -21,6 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///var/ipt.db"
 ENV_VAR = "IPT_DATABASE_URL"
+# The newest migration; checked against Alembic's scripts by a test. Lets a process skip
+# importing Alembic (half a second) when the database is already current.
+HEAD_REVISION = "0001"
 SQLITE_BUSY_MS = 15000
 # Serialises PostgreSQL migrations run by several processes starting together.
 PG_MIGRATION_LOCK = 72_130_917
@@ -29,13 +32,15 @@ _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker] = {}
 _migrated: set[str] = set()
+# Alembic keeps its running context in module globals: one migration at a time per process.
+_migrate_lock = threading.Lock()
 
 
 def database_url(url: str | None = None) -> str:
     """The effective URL: ``url``, else the environment, else the default; SQLite paths absolute."""
     raw = url or os.environ.get(ENV_VAR) or DEFAULT_URL
     if raw.startswith("postgres://"):
-        raw = "postgresql://" + raw[len("postgres://"):]
+        raw = "postgresql://" + raw[len("postgres://") :]
     parsed = make_url(raw)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
@@ -75,17 +80,26 @@ def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     if is_sqlite(url):
         db = make_url(url).database
-        if db and db != ":memory:":
+        if db and db != ":memory:" and Path(db).is_relative_to(REPO_ROOT):
+            # Zero setup for the default var/ipt.db; elsewhere a missing folder is an error.
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
-            url, future=True, poolclass=sa.pool.QueuePool, pool_size=5, max_overflow=60,
+            url,
+            future=True,
+            poolclass=sa.pool.QueuePool,
+            pool_size=5,
+            max_overflow=60,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
         )
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return sa.create_engine(
-        url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=60,
+        url,
+        future=True,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=60,
         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
     )
 
@@ -130,7 +144,11 @@ def migrate(url: str | None = None, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (alembic upgrade)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    url = database_url(url)
+    with _migrate_lock:
+        command.upgrade(alembic_config(url), revision)
+        if revision == "head":
+            _migrated.add(url)
 
 
 def ensure_migrated(url: str | None = None) -> None:
@@ -138,8 +156,18 @@ def ensure_migrated(url: str | None = None) -> None:
     url = database_url(url)
     if url in _migrated:
         return
+    if current_revision(url) == HEAD_REVISION:
+        _migrated.add(url)
+        return
     migrate(url)
-    _migrated.add(url)
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The revision recorded in the database, or None for a new database."""
+    with get_engine(url).connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def dispose_all() -> None:

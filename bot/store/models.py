@@ -72,8 +72,12 @@ class Client(Base):
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     links = relationship("ChannelLink", back_populates="client", passive_deletes=True)
-    appointments = relationship("Appointment", back_populates="client", passive_deletes=True,
-                                order_by="Appointment.starts_at")
+    appointments = relationship(
+        "Appointment",
+        back_populates="client",
+        passive_deletes=True,
+        order_by="Appointment.starts_at",
+    )
 
 
 class ChannelLink(Base):
@@ -206,8 +210,7 @@ class Reminder(Base):
 
     __tablename__ = "reminders"
     __table_args__ = (
-        sa.UniqueConstraint("appointment_id", "lead_minutes",
-                            name="uq_reminders_appointment_lead"),
+        sa.UniqueConstraint("appointment_id", "lead_minutes", name="uq_reminders_appointment_lead"),
         sa.Index("ix_reminders_status_due", "status", "due_at"),
     )
 

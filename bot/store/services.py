@@ -127,15 +127,20 @@ def _new_public_id(session: Session) -> str:
 
 
 def create_client(
-    session: Session, display_name: str, tz: str = "UTC", agreed_sessions: int | None = None,
+    session: Session,
+    display_name: str,
+    tz: str = "UTC",
+    agreed_sessions: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Client, str]:
     """Create a client and a first enrolment code; returns the client and the plain code."""
     if agreed_sessions is not None and agreed_sessions < 1:
         raise InvalidInput("agreed sessions must be a positive number")
     client = Client(
-        public_id=_new_public_id(session), display_name=check_name(display_name),
-        timezone=check_timezone(tz), agreed_sessions=agreed_sessions,
+        public_id=_new_public_id(session),
+        display_name=check_name(display_name),
+        timezone=check_timezone(tz),
+        agreed_sessions=agreed_sessions,
     )
     session.add(client)
     session.flush()
@@ -146,8 +151,14 @@ def new_code(session: Session, client: Client, now: datetime | None = None) -> s
     """Issue a new enrolment code for ``client``, valid for 7 days; returns it in plain text."""
     now = now or utcnow()
     code = codes.generate()
-    session.add(EnrolmentCode(client_id=client.id, code_hash=codes.hash_code(code),
-                              created_at=now, expires_at=now + CODE_VALID_FOR))
+    session.add(
+        EnrolmentCode(
+            client_id=client.id,
+            code_hash=codes.hash_code(code),
+            created_at=now,
+            expires_at=now + CODE_VALID_FOR,
+        )
+    )
     session.flush()
     return code
 
@@ -169,7 +180,10 @@ def list_clients(session: Session) -> list[Client]:
 
 
 def update_client(
-    session: Session, client: Client, display_name: str | None = None, tz: str | None = None,
+    session: Session,
+    client: Client,
+    display_name: str | None = None,
+    tz: str | None = None,
     agreed_sessions: int | None = None,
 ) -> Client:
     """Change a client's display name, time zone or agreed number of sessions."""
@@ -205,8 +219,11 @@ def lockout_until(session: Session, sender_id: str, now: datetime | None = None)
         return None
     # Locked for an hour from the failure that made it five within an hour.
     recent = session.scalar(
-        sa.select(sa.func.count()).select_from(CodeAttempt).where(
-            CodeAttempt.sender_id == sender_id, CodeAttempt.attempted_at > last - LOCKOUT,
+        sa.select(sa.func.count())
+        .select_from(CodeAttempt)
+        .where(
+            CodeAttempt.sender_id == sender_id,
+            CodeAttempt.attempted_at > last - LOCKOUT,
             CodeAttempt.attempted_at <= last,
         )
     )
@@ -220,15 +237,19 @@ def link_channel(session: Session, client: Client, channel: str, sender_id: str)
         if link.client_id != client.id:
             raise InvalidInput("this conversation is already linked to another client")
         return link
-    link = ChannelLink(client_id=client.id, channel=(channel or "unknown")[:32],
-                       sender_id=sender_id)
+    link = ChannelLink(
+        client_id=client.id, channel=(channel or "unknown")[:32], sender_id=sender_id
+    )
     session.add(link)
     session.flush()
     return link
 
 
 def redeem_code(
-    session: Session, sender_id: str, channel: str, typed: str | None,
+    session: Session,
+    sender_id: str,
+    channel: str,
+    typed: str | None,
     now: datetime | None = None,
 ) -> RedeemResult:
     """Check a code typed in a conversation and link it; every failure counts toward the limit."""
@@ -244,7 +265,8 @@ def redeem_code(
         return RedeemResult(Redeem.NO_CODE)
     # FOR UPDATE: two conversations typing the same code at once cannot both use it.
     row = session.scalar(
-        sa.select(EnrolmentCode).where(EnrolmentCode.code_hash == codes.hash_code(code))
+        sa.select(EnrolmentCode)
+        .where(EnrolmentCode.code_hash == codes.hash_code(code))
         .with_for_update()
     )
     outcome = Redeem.WRONG
@@ -267,7 +289,10 @@ def redeem_code(
 
 
 def book_appointment(
-    session: Session, client: Client, starts_at: datetime, duration_minutes: int = 50,
+    session: Session,
+    client: Client,
+    starts_at: datetime,
+    duration_minutes: int = 50,
     now: datetime | None = None,
 ) -> Appointment:
     """Book a session for ``client``; ``starts_at`` must be aware and in the future."""
@@ -278,8 +303,9 @@ def book_appointment(
         raise InvalidInput("the start time is in the past")
     if not 10 <= duration_minutes <= 240:
         raise InvalidInput("length must be between 10 and 240 minutes")
-    appt = Appointment(client_id=client.id, starts_at=starts_at,
-                       duration_minutes=duration_minutes, status="booked")
+    appt = Appointment(
+        client_id=client.id, starts_at=starts_at, duration_minutes=duration_minutes, status="booked"
+    )
     session.add(appt)
     session.flush()
     return appt
@@ -308,7 +334,9 @@ def cancel_appointment(session: Session, appointment: Appointment) -> Appointmen
 
 
 def list_appointments(
-    session: Session, client: Client | None = None, include_past: bool = False,
+    session: Session,
+    client: Client | None = None,
+    include_past: bool = False,
     now: datetime | None = None,
 ) -> list[Appointment]:
     """Appointments, soonest first; upcoming only unless ``include_past``."""
@@ -325,7 +353,10 @@ def list_appointments(
 
 
 def assign_homework(
-    session: Session, client: Client, title: str, details: str | None = None,
+    session: Session,
+    client: Client,
+    title: str,
+    details: str | None = None,
     due_appointment_id: int | None = None,
 ) -> HomeworkAssignment:
     """Assign a piece of homework, optionally due at one of the client's appointments."""
@@ -336,28 +367,40 @@ def assign_homework(
         appt = get_appointment(session, due_appointment_id)
         if appt.client_id != client.id:
             raise InvalidInput(f"appointment {due_appointment_id} belongs to another client")
-    hw = HomeworkAssignment(client_id=client.id, title=title,
-                            details=check_text(details, "details"),
-                            due_appointment_id=due_appointment_id)
+    hw = HomeworkAssignment(
+        client_id=client.id,
+        title=title,
+        details=check_text(details, "details"),
+        due_appointment_id=due_appointment_id,
+    )
     session.add(hw)
     session.flush()
     return hw
 
 
-def list_assignments(session: Session, client: Client, open_only: bool = False
-                     ) -> list[HomeworkAssignment]:
+def list_assignments(
+    session: Session, client: Client, open_only: bool = False
+) -> list[HomeworkAssignment]:
     """A client's assignments, newest first."""
-    q = (sa.select(HomeworkAssignment).where(HomeworkAssignment.client_id == client.id)
-         .order_by(HomeworkAssignment.assigned_at.desc(), HomeworkAssignment.id.desc()))
+    q = (
+        sa.select(HomeworkAssignment)
+        .where(HomeworkAssignment.client_id == client.id)
+        .order_by(HomeworkAssignment.assigned_at.desc(), HomeworkAssignment.id.desc())
+    )
     if open_only:
         q = q.where(HomeworkAssignment.status == "open")
     return list(session.scalars(q))
 
 
 def log_homework(
-    session: Session, client: Client, what_done: str, how_it_went: str | None = None,
-    feeling: int | None = None, obstacles: str | None = None,
-    assignment_id: int | None = None, sender_id: str | None = None,
+    session: Session,
+    client: Client,
+    what_done: str,
+    how_it_went: str | None = None,
+    feeling: int | None = None,
+    obstacles: str | None = None,
+    assignment_id: int | None = None,
+    sender_id: str | None = None,
 ) -> HomeworkEntry:
     """Save a confirmed homework log entry exactly as the client wrote it."""
     if assignment_id is not None:
@@ -365,37 +408,51 @@ def log_homework(
         if hw is None or hw.client_id != client.id:
             raise NotFound(f"no assignment {assignment_id} for this client")
     entry = HomeworkEntry(
-        client_id=client.id, assignment_id=assignment_id,
+        client_id=client.id,
+        assignment_id=assignment_id,
         what_done=check_text(what_done, "what you did", required=True),
         how_it_went=check_text(how_it_went, "how it went"),
         feeling=check_rating(feeling, "feeling"),
-        obstacles=check_text(obstacles, "what got in the way"), sender_id=sender_id,
+        obstacles=check_text(obstacles, "what got in the way"),
+        sender_id=sender_id,
     )
     session.add(entry)
     session.flush()
     return entry
 
 
-def list_homework_entries(session: Session, client: Client, limit: int | None = None
-                          ) -> list[HomeworkEntry]:
+def list_homework_entries(
+    session: Session, client: Client, limit: int | None = None
+) -> list[HomeworkEntry]:
     """A client's log entries, newest first."""
-    q = (sa.select(HomeworkEntry).where(HomeworkEntry.client_id == client.id)
-         .order_by(HomeworkEntry.created_at.desc(), HomeworkEntry.id.desc()))
+    q = (
+        sa.select(HomeworkEntry)
+        .where(HomeworkEntry.client_id == client.id)
+        .order_by(HomeworkEntry.created_at.desc(), HomeworkEntry.id.desc())
+    )
     if limit:
         q = q.limit(limit)
     return list(session.scalars(q))
 
 
 def record_checkin(
-    session: Session, client: Client, mood: int, note: str | None = None,
-    worked_on_homework: bool | None = None, sender_id: str | None = None,
+    session: Session,
+    client: Client,
+    mood: int,
+    note: str | None = None,
+    worked_on_homework: bool | None = None,
+    sender_id: str | None = None,
 ) -> CheckIn:
     """Save a check-in."""
     if mood is None:
         raise InvalidInput("mood is required")
-    checkin = CheckIn(client_id=client.id, mood=check_rating(mood, "mood"),
-                      note=check_text(note, "note"), worked_on_homework=worked_on_homework,
-                      sender_id=sender_id)
+    checkin = CheckIn(
+        client_id=client.id,
+        mood=check_rating(mood, "mood"),
+        note=check_text(note, "note"),
+        worked_on_homework=worked_on_homework,
+        sender_id=sender_id,
+    )
     session.add(checkin)
     session.flush()
     return checkin
@@ -409,11 +466,13 @@ def list_checkins(session: Session, client: Client | None = None) -> list[CheckI
     return list(session.scalars(q))
 
 
-def record_safety_flag(session: Session, client: Client, category: str,
-                       sender_id: str | None = None) -> SafetyFlag:
+def record_safety_flag(
+    session: Session, client: Client, category: str, sender_id: str | None = None
+) -> SafetyFlag:
     """Store a safety flag for the clinic to follow up."""
-    flag = SafetyFlag(client_id=client.id, category=(category or "unspecified")[:64],
-                      sender_id=sender_id)
+    flag = SafetyFlag(
+        client_id=client.id, category=(category or "unspecified")[:64], sender_id=sender_id
+    )
     session.add(flag)
     session.flush()
     return flag
@@ -434,15 +493,21 @@ def _events_table(session: Session) -> sa.Table | None:
     """Rasa's events table, if the tracker store has created it in this database."""
     if not sa.inspect(session.connection()).has_table(EVENTS_TABLE):
         return None
-    return sa.table(EVENTS_TABLE, sa.column("id"), sa.column("sender_id"),
-                    sa.column("type_name"), sa.column("timestamp"), sa.column("data"))
+    return sa.table(
+        EVENTS_TABLE,
+        sa.column("id"),
+        sa.column("sender_id"),
+        sa.column("type_name"),
+        sa.column("timestamp"),
+        sa.column("data"),
+    )
 
 
 def linked_senders(session: Session, client: Client) -> list[str]:
     """The conversation ids linked to ``client``."""
-    return list(session.scalars(
-        sa.select(ChannelLink.sender_id).where(ChannelLink.client_id == client.id)
-    ))
+    return list(
+        session.scalars(sa.select(ChannelLink.sender_id).where(ChannelLink.client_id == client.id))
+    )
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -465,14 +530,18 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
     conversations: dict[str, list[Any]] = {}
     events = _events_table(session)
     if events is not None and senders:
-        q = (sa.select(events.c.sender_id, events.c.data)
-             .where(events.c.sender_id.in_(senders)).order_by(events.c.id))
+        q = (
+            sa.select(events.c.sender_id, events.c.data)
+            .where(events.c.sender_id.in_(senders))
+            .order_by(events.c.id)
+        )
         for sender, data in session.execute(q):
             conversations.setdefault(sender, []).append(json.loads(data) if data else None)
     codes_issued = [
         {k: v for k, v in _row(r).items() if k != "code_hash"}
-        for r in session.scalars(sa.select(EnrolmentCode)
-                                 .where(EnrolmentCode.client_id == client.id))
+        for r in session.scalars(
+            sa.select(EnrolmentCode).where(EnrolmentCode.client_id == client.id)
+        )
     ]
     return {
         "client": _row(client),
@@ -500,8 +569,16 @@ def delete_client(session: Session, client: Client) -> dict[str, int]:
     if senders:
         session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id.in_(senders)))
     # Children first, explicitly, so erasure does not depend on ON DELETE CASCADE being on.
-    for model in (Reminder, HomeworkEntry, HomeworkAssignment, CheckIn, SafetyFlag,
-                  Appointment, EnrolmentCode, ChannelLink):
+    for model in (
+        Reminder,
+        HomeworkEntry,
+        HomeworkAssignment,
+        CheckIn,
+        SafetyFlag,
+        Appointment,
+        EnrolmentCode,
+        ChannelLink,
+    ):
         removed[model.__tablename__] = session.execute(
             sa.delete(model).where(model.client_id == client.id)
         ).rowcount

@@ -16,18 +16,35 @@ def test_generated_codes_use_the_unambiguous_alphabet():
         assert codes.normalise(code) == code
 
 
-@pytest.mark.parametrize("text", [
-    "K7QF-2MXD", "k7qf-2mxd", "k7qf 2mxd", "K7QF2MXD", "my code is k7qf 2mxd",
-    "link K7QF-2MXD", "/start K7QF-2MXD", 'code "k7qf-2mxd" please',
-    '/link_account{"enrolment_code": "K7QF-2MXD"}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "K7QF-2MXD",
+        "k7qf-2mxd",
+        "k7qf 2mxd",
+        "K7QF2MXD",
+        "my code is k7qf 2mxd",
+        "link K7QF-2MXD",
+        "/start K7QF-2MXD",
+        'code "k7qf-2mxd" please',
+        '/link_account{"enrolment_code": "K7QF-2MXD"}',
+    ],
+)
 def test_codes_are_found_in_what_people_type(text):
     assert codes.extract(text) == "K7QF-2MXD"
 
 
-@pytest.mark.parametrize("text", [
-    "hello there", "that gets me", "what is IPT", "call 2345 6789", "K7QF-2MXDX", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello there",
+        "that gets me",
+        "what is IPT",
+        "call 2345 6789",
+        "K7QF-2MXDX",
+        "",
+    ],
+)
 def test_ordinary_messages_hold_no_code(text):
     assert codes.extract(text) is None
 

@@ -15,12 +15,16 @@ def _diffs(url: str) -> list:
     engine = db.make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={
-                "compare_type": True,
-                # Rasa's tracker store table lives here too but is not ours.
-                "include_name": lambda name, type_, parent: not (
-                    type_ == "table" and name in ("events", "alembic_version")),
-            })
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    # Rasa's tracker store table lives here too but is not ours.
+                    "include_name": lambda name, type_, parent: (
+                        not (type_ == "table" and name in ("events", "alembic_version"))
+                    ),
+                },
+            )
             return compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()
@@ -33,15 +37,20 @@ def test_a_migrated_database_matches_the_models(url):
 def test_create_all_and_migrations_give_the_same_tables(url, tmp_path):
     engine = db.make_engine(url)
     with engine.connect() as conn:
-        migrated = {t: {c["name"] for c in sa.inspect(conn).get_columns(t)}
-                    for t in sa.inspect(conn).get_table_names() if t != "alembic_version"}
+        migrated = {
+            t: {c["name"] for c in sa.inspect(conn).get_columns(t)}
+            for t in sa.inspect(conn).get_table_names()
+            if t != "alembic_version"
+        }
     engine.dispose()
     other = f"sqlite:///{tmp_path / 'created.db'}"
     engine = db.make_engine(other)
     Base.metadata.create_all(engine)
     with engine.connect() as conn:
-        created = {t: {c["name"] for c in sa.inspect(conn).get_columns(t)}
-                   for t in sa.inspect(conn).get_table_names()}
+        created = {
+            t: {c["name"] for c in sa.inspect(conn).get_columns(t)}
+            for t in sa.inspect(conn).get_table_names()
+        }
     engine.dispose()
     assert migrated == created
     assert _diffs(other) == []
@@ -53,6 +62,12 @@ def test_upgrade_is_idempotent_and_records_head(url):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
     engine.dispose()
+
+
+def test_the_head_constant_matches_the_migration_scripts():
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(db.alembic_config()).get_current_head() == db.HEAD_REVISION
 
 
 def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path):

@@ -38,7 +38,9 @@ def test_a_code_links_the_conversation_once(url):
         assert r.outcome is Redeem.LINKED and r.client.display_name == "Sam"
     with db.unit_of_work(url) as s:
         assert services.redeem_code(s, "web-1", "socketio", code, NOW).outcome is Redeem.USED
-        assert services.redeem_code(s, "tg-1", "telegram", code, NOW).outcome is Redeem.ALREADY_LINKED
+        assert (
+            services.redeem_code(s, "tg-1", "telegram", code, NOW).outcome is Redeem.ALREADY_LINKED
+        )
     assert api.client_for_sender("tg-1", url=url).display_name == "Sam"
     assert api.client_for_sender("web-1", url=url) is None
 
@@ -64,8 +66,9 @@ def test_five_wrong_codes_lock_the_conversation_for_an_hour(url):
     _, code = _client(url)
     for i in range(5):
         with db.unit_of_work(url) as s:
-            r = services.redeem_code(s, "tg-4", "telegram", "AAAA-222" + "ABCDE"[i],
-                                     NOW + timedelta(minutes=i))
+            r = services.redeem_code(
+                s, "tg-4", "telegram", "AAAA-222" + "ABCDE"[i], NOW + timedelta(minutes=i)
+            )
             assert r.outcome is Redeem.WRONG
     last_failure = NOW + timedelta(minutes=4)
     with db.unit_of_work(url) as s:
@@ -151,8 +154,10 @@ def test_crisis_flags_are_stored_only_for_linked_conversations(url):
 
 
 def test_crisis_flag_never_raises_when_the_database_is_down():
-    assert api.record_crisis_flag("x", "self_harm",
-                                  url="postgresql://postgres@127.0.0.1:1/none") is False
+    assert (
+        api.record_crisis_flag("x", "self_harm", url="postgresql://postgres@127.0.0.1:1/none")
+        is False
+    )
 
 
 def _add_events(url, sender, n):
@@ -164,9 +169,14 @@ def _add_events(url, sender, n):
     events = SQLTrackerStore.SQLEvent.__table__
     with engine.begin() as conn:
         for i in range(n):
-            conn.execute(events.insert().values(
-                sender_id=sender, type_name="user", timestamp=float(i),
-                data=json.dumps({"event": "user", "text": f"msg {i}"})))
+            conn.execute(
+                events.insert().values(
+                    sender_id=sender,
+                    type_name="user",
+                    timestamp=float(i),
+                    data=json.dumps({"event": "user", "text": f"msg {i}"}),
+                )
+            )
 
 
 def test_export_has_everything_and_delete_erases_it(url):
@@ -197,7 +207,12 @@ def test_export_has_everything_and_delete_erases_it(url):
         assert services.get_client(s, other_pid).display_name == "Alex"
         left = s.execute(sa.text("SELECT sender_id FROM events")).scalars().all()
         assert left == ["tg-10", "tg-10"]
-        for table in ("channel_links", "checkins", "safety_flags", "appointments",
-                      "enrolment_codes"):
+        for table in (
+            "channel_links",
+            "checkins",
+            "safety_flags",
+            "appointments",
+            "enrolment_codes",
+        ):
             count = s.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
             assert count == (1 if table in ("channel_links", "enrolment_codes") else 0), table

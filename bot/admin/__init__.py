@@ -1,0 +1,1 @@
+"""The clinic's command line (``ipt-admin``)."""

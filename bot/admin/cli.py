@@ -1,0 +1,561 @@
+"""ipt-admin: the clinic's command line for clients, sessions, homework and safety flags.
+
+usage: ipt-admin [--database-url URL] [--json] COMMAND ...
+
+Examples:
+  ipt-admin client add --name "Sam" --tz Europe/Berlin
+  ipt-admin appointment add C-7KQ2MX --at "2026-12-01 15:00"
+  ipt-admin client export C-7KQ2MX > sam.json
+  ipt-admin db upgrade
+
+Times are shown in the client's time zone and accepted as ISO 8601 or "YYYY-MM-DD HH:MM"
+(a time without an offset is taken in the client's time zone). Errors are one line on
+stderr: exit 2 for bad input, 1 when something failed (for example the database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+PROG = "ipt-admin"
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error in one line."""
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def parse_time(text: str, tz: str) -> datetime:
+    """An aware datetime from ISO 8601 or "YYYY-MM-DD HH:MM"; naive means the client's zone."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(f"cannot read time {text!r}: use ISO 8601 or 'YYYY-MM-DD HH:MM'") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc)
+
+
+def local(value: datetime | None, tz: str, for_json: bool = False) -> str | None:
+    """A UTC time shown in the client's time zone."""
+    if value is None:
+        return None
+    shown = value.astimezone(ZoneInfo(tz))
+    return shown.isoformat() if for_json else shown.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A plain text table with a header, columns padded to their widest cell."""
+    if not rows:
+        return "(none)"
+    cells = [
+        [("" if r.get(c) is None else str(r.get(c))).replace("\n", " ") for c in columns]
+        for r in rows
+    ]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Print JSON with --json, else the human text."""
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def client_dict(c, for_json: bool) -> dict[str, Any]:
+    """A client as output."""
+    return {
+        "id": c.public_id,
+        "name": c.display_name,
+        "timezone": c.timezone,
+        "status": c.status,
+        "agreed_sessions": c.agreed_sessions,
+        "linked_channels": len(c.links),
+        "created": local(c.created_at, c.timezone, for_json),
+    }
+
+
+def appointment_dict(a, c, for_json: bool) -> dict[str, Any]:
+    """An appointment as output, in its client's time zone."""
+    return {
+        "id": a.id,
+        "client": c.public_id,
+        "name": c.display_name,
+        "starts": local(a.starts_at, c.timezone, for_json),
+        "minutes": a.duration_minutes,
+        "status": a.status,
+    }
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args, s) -> int:
+    """Apply the migrations (done before every command anyway)."""
+    emit(args, {"status": "up to date"}, "database schema is up to date")
+    return 0
+
+
+def cmd_client_add(args, s) -> int:
+    """Create a client and print their first enrolment code."""
+    from bot.store import services
+
+    client, code = services.create_client(s, args.name, args.tz, args.sessions)
+    expires = client_expiry(s, client)
+    data = {
+        **client_dict(client, True),
+        "code": code,
+        "code_expires": local(expires, client.timezone, True),
+    }
+    emit(
+        args,
+        data,
+        f"client {client.public_id} ({client.display_name}) created\n"
+        f"enrolment code: {code} (valid until {local(expires, client.timezone)}, single use)",
+    )
+    return 0
+
+
+def client_expiry(s, client) -> datetime:
+    """Expiry of the client's newest code."""
+    import sqlalchemy as sa
+
+    from bot.store.models import EnrolmentCode
+
+    return s.scalar(
+        sa.select(EnrolmentCode.expires_at)
+        .where(EnrolmentCode.client_id == client.id)
+        .order_by(EnrolmentCode.id.desc())
+        .limit(1)
+    )
+
+
+def cmd_client_list(args, s) -> int:
+    """List clients."""
+    from bot.store import services
+
+    clients = services.list_clients(s)
+    emit(
+        args,
+        [client_dict(c, True) for c in clients],
+        table(
+            [client_dict(c, False) for c in clients],
+            ["id", "name", "timezone", "status", "linked_channels", "created"],
+        ),
+    )
+    return 0
+
+
+def cmd_client_show(args, s) -> int:
+    """Show one client with upcoming appointments and open homework."""
+    from bot.store import services
+
+    c = services.get_client(s, args.client)
+    appts = services.list_appointments(s, c)
+    hw = services.list_assignments(s, c, open_only=True)
+    data = {
+        **client_dict(c, True),
+        "channels": [
+            {"channel": link.channel, "linked": local(link.linked_at, c.timezone, True)}
+            for link in c.links
+        ],
+        "upcoming": [appointment_dict(a, c, True) for a in appts],
+        "open_homework": [{"id": h.id, "title": h.title} for h in hw],
+    }
+    info = client_dict(c, False)
+    text = "\n".join(f"{k:16} {'' if v is None else v}" for k, v in info.items())
+    text += "\n\nupcoming appointments:\n" + table(
+        [appointment_dict(a, c, False) for a in appts], ["id", "starts", "minutes", "status"]
+    )
+    text += "\n\nopen homework:\n" + table(
+        [{"id": h.id, "title": h.title} for h in hw], ["id", "title"]
+    )
+    emit(args, data, text)
+    return 0
+
+
+def cmd_client_set(args, s) -> int:
+    """Change a client's name, time zone or agreed number of sessions."""
+    from bot.store import services
+
+    if args.name is None and args.tz is None and args.sessions is None:
+        raise UsageError("nothing to change: give --name, --tz or --sessions")
+    c = services.update_client(
+        s, services.get_client(s, args.client), args.name, args.tz, args.sessions
+    )
+    emit(args, client_dict(c, True), f"client {c.public_id} updated")
+    return 0
+
+
+def cmd_client_new_code(args, s) -> int:
+    """Issue a new enrolment code (to link another channel, or after expiry)."""
+    from bot.store import services
+
+    c = services.get_client(s, args.client)
+    code = services.new_code(s, c)
+    expires = client_expiry(s, c)
+    emit(
+        args,
+        {"id": c.public_id, "code": code, "code_expires": local(expires, c.timezone, True)},
+        f"enrolment code for {c.public_id}: {code} "
+        f"(valid until {local(expires, c.timezone)}, single use)",
+    )
+    return 0
+
+
+def cmd_client_export(args, s) -> int:
+    """Print everything stored about a client as JSON (always JSON)."""
+    from bot.store import services
+
+    print(
+        json.dumps(
+            services.export_client(s, services.get_client(s, args.client)),
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+    )
+    return 0
+
+
+def cmd_client_delete(args, s) -> int:
+    """Erase a client and their conversations, after confirmation."""
+    from bot.store import services
+
+    c = services.get_client(s, args.client)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to delete without confirmation: add --yes")
+        answer = input(
+            f"Erase {c.public_id} ({c.display_name}) and all their data, "
+            "conversations included? Type the client id to confirm: "
+        )
+        if answer.strip().upper() != c.public_id:
+            print("not deleted", file=sys.stderr)
+            return 1
+    pid = c.public_id
+    removed = services.delete_client(s, c)
+    emit(
+        args,
+        {"id": pid, "deleted": True, "removed": removed},
+        f"client {pid} erased ({removed['conversation_events']} conversation events)",
+    )
+    return 0
+
+
+def cmd_appointment_add(args, s) -> int:
+    """Book a session."""
+    from bot.store import services
+
+    c = services.get_client(s, args.client)
+    a = services.book_appointment(s, c, parse_time(args.at, c.timezone), args.minutes)
+    emit(
+        args,
+        appointment_dict(a, c, True),
+        f"appointment {a.id} booked for {c.public_id}: {local(a.starts_at, c.timezone)}",
+    )
+    return 0
+
+
+def cmd_appointment_list(args, s) -> int:
+    """List upcoming (or all) appointments."""
+    from bot.store import services
+
+    client = services.get_client(s, args.client) if args.client else None
+    appts = services.list_appointments(s, client, include_past=args.all)
+    rows_json = [appointment_dict(a, a.client, True) for a in appts]
+    emit(
+        args,
+        rows_json,
+        table(
+            [appointment_dict(a, a.client, False) for a in appts],
+            ["id", "client", "name", "starts", "minutes", "status"],
+        ),
+    )
+    return 0
+
+
+def cmd_appointment_cancel(args, s) -> int:
+    """Cancel an appointment."""
+    from bot.store import services
+
+    a = services.cancel_appointment(s, services.get_appointment(s, args.appointment))
+    emit(args, appointment_dict(a, a.client, True), f"appointment {a.id} cancelled")
+    return 0
+
+
+def cmd_homework_assign(args, s) -> int:
+    """Assign homework to a client."""
+    from bot.store import services
+
+    c = services.get_client(s, args.client)
+    hw = services.assign_homework(s, c, args.title, args.details, args.due)
+    emit(
+        args,
+        {"id": hw.id, "client": c.public_id, "title": hw.title, "due_appointment": args.due},
+        f"homework {hw.id} assigned to {c.public_id}",
+    )
+    return 0
+
+
+def cmd_homework_list(args, s) -> int:
+    """List a client's assignments and log entries."""
+    from bot.store import services
+
+    c = services.get_client(s, args.client)
+
+    def hw_row(h, j: bool) -> dict[str, Any]:
+        return {
+            "id": h.id,
+            "title": h.title,
+            "status": h.status,
+            "due_appointment": h.due_appointment_id,
+            "assigned": local(h.assigned_at, c.timezone, j),
+        }
+
+    def entry_row(e, j: bool) -> dict[str, Any]:
+        return {
+            "id": e.id,
+            "assignment": e.assignment_id,
+            "when": local(e.created_at, c.timezone, j),
+            "what_done": e.what_done,
+            "how_it_went": e.how_it_went,
+            "feeling": e.feeling,
+            "obstacles": e.obstacles,
+        }
+
+    hws, entries = services.list_assignments(s, c), services.list_homework_entries(s, c)
+    emit(
+        args,
+        {
+            "assignments": [hw_row(h, True) for h in hws],
+            "entries": [entry_row(e, True) for e in entries],
+        },
+        "assignments:\n"
+        + table(
+            [hw_row(h, False) for h in hws],
+            ["id", "title", "status", "due_appointment", "assigned"],
+        )
+        + "\n\nlog entries:\n"
+        + table(
+            [entry_row(e, False) for e in entries],
+            ["id", "assignment", "when", "what_done", "how_it_went", "feeling", "obstacles"],
+        ),
+    )
+    return 0
+
+
+def _client_rows(s, model, client_arg: str | None, fields: Callable[[Any, bool], dict]) -> tuple:
+    """Rows of ``model`` (optionally for one client) as JSON and human dicts."""
+    import sqlalchemy as sa
+
+    from bot.store import services
+    from bot.store.models import Client
+
+    q = (
+        sa.select(model, Client)
+        .join(Client, Client.id == model.client_id)
+        .order_by(model.created_at.desc(), model.id.desc())
+    )
+    if client_arg:
+        q = q.where(model.client_id == services.get_client(s, client_arg).id)
+    rows = s.execute(q).all()
+    return (
+        [{"client": c.public_id, **fields(r, c, True)} for r, c in rows],
+        [{"client": c.public_id, **fields(r, c, False)} for r, c in rows],
+    )
+
+
+def cmd_checkins_list(args, s) -> int:
+    """List check-ins, newest first."""
+    from bot.store.models import CheckIn
+
+    js, human = _client_rows(
+        s,
+        CheckIn,
+        args.client,
+        lambda r, c, j: {
+            "id": r.id,
+            "when": local(r.created_at, c.timezone, j),
+            "mood": r.mood,
+            "worked_on_homework": r.worked_on_homework,
+            "note": r.note,
+        },
+    )
+    emit(args, js, table(human, ["id", "client", "when", "mood", "worked_on_homework", "note"]))
+    return 0
+
+
+def cmd_flags_list(args, s) -> int:
+    """List safety flags, newest first."""
+    from bot.store.models import SafetyFlag
+
+    js, human = _client_rows(
+        s,
+        SafetyFlag,
+        args.client,
+        lambda r, c, j: {
+            "id": r.id,
+            "when": local(r.created_at, c.timezone, j),
+            "category": r.category,
+            "reviewed": local(r.reviewed_at, c.timezone, j),
+        },
+    )
+    emit(args, js, table(human, ["id", "client", "when", "category", "reviewed"]))
+    return 0
+
+
+# --- parser and entry point -----------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command."""
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    common.add_argument(
+        "--database-url",
+        default=argparse.SUPPRESS,
+        help="database URL (default: $IPT_DATABASE_URL or sqlite var/ipt.db)",
+    )
+    parser = _Parser(
+        prog=PROG,
+        description=__doc__.splitlines()[0],
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    groups = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
+
+    def sub(group: argparse._SubParsersAction, name: str, func, help_: str) -> _Parser:
+        p = group.add_parser(name, help=help_, parents=[common], description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    g = groups.add_parser("db", help="database schema").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    sub(g, "upgrade", cmd_db_upgrade, "apply migrations")
+
+    g = groups.add_parser("client", help="clients").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    p = sub(g, "add", cmd_client_add, "create a client and an enrolment code")
+    p.add_argument("--name", required=True)
+    p.add_argument("--tz", default="UTC", help="IANA time zone, e.g. Europe/Berlin")
+    p.add_argument("--sessions", type=int, help="agreed number of sessions")
+    sub(g, "list", cmd_client_list, "list clients")
+    for name, func, help_ in [
+        ("show", cmd_client_show, "show a client"),
+        ("new-code", cmd_client_new_code, "issue a new enrolment code"),
+        ("export", cmd_client_export, "all of a client's data as JSON"),
+    ]:
+        sub(g, name, func, help_).add_argument("client", help="client id, e.g. C-7KQ2MX")
+    p = sub(g, "set", cmd_client_set, "change name, time zone or agreed sessions")
+    p.add_argument("client")
+    p.add_argument("--name")
+    p.add_argument("--tz")
+    p.add_argument("--sessions", type=int)
+    p = sub(g, "delete", cmd_client_delete, "erase a client and their conversations")
+    p.add_argument("client")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    g = groups.add_parser("appointment", help="sessions").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    p = sub(g, "add", cmd_appointment_add, "book a session")
+    p.add_argument("client")
+    p.add_argument("--at", required=True, help='"2026-12-01 15:00" (client time) or ISO 8601')
+    p.add_argument("--minutes", type=int, default=50)
+    p = sub(g, "list", cmd_appointment_list, "list upcoming sessions")
+    p.add_argument("--client")
+    p.add_argument("--all", action="store_true", help="include past sessions")
+    p = sub(g, "cancel", cmd_appointment_cancel, "cancel a session")
+    p.add_argument("appointment", type=int)
+
+    g = groups.add_parser("homework", help="homework").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    p = sub(g, "assign", cmd_homework_assign, "assign homework")
+    p.add_argument("client")
+    p.add_argument("--title", required=True)
+    p.add_argument("--details")
+    p.add_argument("--due", type=int, help="appointment id it is due at")
+    sub(g, "list", cmd_homework_list, "assignments and log entries").add_argument("client")
+
+    for group, func, help_ in [
+        ("checkins", cmd_checkins_list, "check-ins"),
+        ("flags", cmd_flags_list, "safety flags"),
+    ]:
+        g = groups.add_parser(group, help=help_).add_subparsers(
+            dest="cmd", required=True, parser_class=_Parser
+        )
+        sub(g, "list", func, f"list {help_}").add_argument("--client")
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    """Print one line on stderr and return ``code``."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors become one line on stderr (2 bad input, 1 failure)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        return _fail(str(e), 2)
+    args.json = getattr(args, "json", False)
+    url = getattr(args, "database_url", None)
+    import sqlalchemy.exc
+
+    from bot.store import db
+    from bot.store.services import StoreError
+
+    try:
+        db.ensure_migrated(url)
+        with db.unit_of_work(url) as session:
+            return args.func(args, session)
+    except (UsageError, StoreError) as e:
+        return _fail(str(e), 2)
+    except sqlalchemy.exc.ArgumentError as e:
+        return _fail(f"bad database URL: {e}", 2)
+    except sqlalchemy.exc.SQLAlchemyError as e:
+        detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        return _fail(f"database error: {detail}", 1)
+    except (KeyboardInterrupt, EOFError):
+        return _fail("interrupted", 1)
+    except Exception as e:  # noqa: BLE001 - the clinic sees one line, never a traceback
+        first = (str(e).strip().splitlines() or [""])[0]
+        return _fail(f"unexpected error: {type(e).__name__}: {first}", 1)
+    finally:
+        db.dispose_all()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

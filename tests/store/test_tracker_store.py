@@ -1,0 +1,52 @@
+"""Rasa's tracker store in our database, from IPT_DATABASE_URL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.store import db, services
+from bot.tracker_store import IPTTrackerStore
+
+DOMAIN = Domain.from_yaml(
+    "version: '3.1'\nintents: [greet]\nslots:\n  s:\n    type: text\n"
+    "    mappings: [{type: custom}]\n"
+)
+
+
+def test_endpoints_config_builds_our_store_and_a_tracker_round_trips(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'ipt.db'}"
+    monkeypatch.setenv(db.ENV_VAR, url)
+    db.migrate(url)
+    store = TrackerStore.create(
+        EndpointConfig(type="bot.tracker_store.IPTTrackerStore"), domain=DOMAIN
+    )
+    assert isinstance(getattr(store, "_tracker_store", store), IPTTrackerStore)
+
+    tracker = DialogueStateTracker.from_events(
+        "tg-42",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("hello", {"name": "greet", "confidence": 1.0}),
+            SlotSet("s", "value"),
+        ],
+        slots=DOMAIN.slots,
+    )
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(store.save(tracker))
+        again = loop.run_until_complete(store.retrieve("tg-42"))
+    finally:
+        loop.close()
+    assert again.latest_message.text == "hello"
+    assert again.get_slot("s") == "value"
+    # Same file as the clinic's records: erasure can reach the conversation.
+    with db.unit_of_work(url) as s:
+        client, _ = services.create_client(s, "Sam", "UTC")
+        services.link_channel(s, client, "telegram", "tg-42")
+        assert services.delete_client(s, client)["conversation_events"] == 3

@@ -1,0 +1,160 @@
+"""ipt-admin through its real entry point, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.store import api, db
+from tests.store import dbutil
+
+ADMIN = Path(sys.executable).parent / "ipt-admin"
+
+
+@pytest.fixture(scope="module")
+def pg_cli_url():
+    """A PostgreSQL database for this module, dropped at the end."""
+    if not dbutil.pg_available():
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+    url = dbutil.create_pg_database("ipt_cli")
+    try:
+        yield url
+    finally:
+        db.dispose_all()
+        dbutil.drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request, tmp_path):
+    """A database URL for the CLI (the CLI migrates it itself)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ipt.db'}"
+    u = request.getfixturevalue("pg_cli_url")
+    db.migrate(u)
+    dbutil.truncate_all(u)
+    return u
+
+
+def run(url: str | None, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run ipt-admin with the database in the environment, from a foreign cwd."""
+    env = {**os.environ}
+    env.pop(db.ENV_VAR, None)
+    if url:
+        env[db.ENV_VAR] = url
+    return subprocess.run(
+        [str(ADMIN), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        input=stdin,
+        timeout=60,
+    )
+
+
+def ok_json(url: str, *args: str):
+    """Run with --json, expect success, return the parsed output."""
+    r = run(url, "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_the_clinic_workflow_from_enrolment_to_erasure(url):
+    added = ok_json(url, "client", "add", "--name", "Sam", "--tz", "Europe/Berlin")
+    pid, code = added["id"], added["code"]
+    assert added["timezone"] == "Europe/Berlin" and len(code) == 9
+
+    # The client links a chat with the code; the CLI then shows the linked channel.
+    assert api.link_account("tg-cli-1", "telegram", code, url=url).display_name == "Sam"
+    db.dispose_all()
+
+    appt = ok_json(url, "appointment", "add", pid, "--at", "2099-12-01 15:00")
+    assert appt["starts"] == "2099-12-01T15:00:00+01:00"  # shown in the client's zone
+    iso = ok_json(url, "appointment", "add", pid, "--at", "2099-12-02T09:00:00Z")
+    assert iso["starts"] == "2099-12-02T10:00:00+01:00"
+    hw = ok_json(
+        url, "homework", "assign", pid, "--title", "Call my sister", "--due", str(appt["id"])
+    )
+    shown = ok_json(url, "client", "show", pid)
+    assert shown["linked_channels"] == 1 and [a["id"] for a in shown["upcoming"]] == [
+        appt["id"],
+        iso["id"],
+    ]
+    assert shown["open_homework"] == [{"id": hw["id"], "title": "Call my sister"}]
+
+    table = run(url, "appointment", "list")
+    assert table.returncode == 0 and "2099-12-01 15:00 CET" in table.stdout
+    assert table.stdout.splitlines()[0].split()[:3] == ["ID", "CLIENT", "NAME"]
+
+    assert ok_json(url, "appointment", "cancel", str(iso["id"]))["status"] == "cancelled"
+    assert ok_json(url, "client", "set", pid, "--name", "Sam K.", "--tz", "UTC")["name"] == "Sam K."
+    assert ok_json(url, "client", "new-code", pid)["code"] != code
+
+    api.record_checkin("tg-cli-1", 6, "ok week", url=url)
+    api.record_crisis_flag("tg-cli-1", "self_harm", url=url)
+    db.dispose_all()
+    assert [c["mood"] for c in ok_json(url, "checkins", "list", "--client", pid)] == [6]
+    assert [f["category"] for f in ok_json(url, "flags", "list")] == ["self_harm"]
+
+    export = run(url, "client", "export", pid)
+    data = json.loads(export.stdout)
+    assert data["client"]["display_name"] == "Sam K." and len(data["checkins"]) == 1
+
+    refused = run(url, "client", "delete", pid, stdin="")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert ok_json(url, "client", "delete", pid, "--yes")["deleted"] is True
+    assert ok_json(url, "client", "list") == []
+    assert api.client_for_sender("tg-cli-1", url=url) is None
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["client", "show", "C-ZZZZZZ"], "no client"),
+        (["client", "add", "--name", "Sam", "--tz", "Mars/Base"], "unknown time zone"),
+        (["appointment", "add", "C-ZZZZZZ", "--at", "2099-01-01 10:00"], "no client"),
+        (["appointment", "cancel", "999"], "no appointment"),
+        (["client", "frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_with_exit_2(url, args, message):
+    r = run(url, *args)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_past_dates_and_unreadable_times_are_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ipt.db'}"
+    pid = ok_json(url, "client", "add", "--name", "Sam")["id"]
+    for when, message in [("2020-01-01 10:00", "past"), ("next tuesday", "cannot read time")]:
+        r = run(url, "appointment", "add", pid, "--at", when)
+        assert r.returncode == 2 and message in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "bad_url",
+    [
+        "postgresql://postgres@127.0.0.1:1/nothing",
+        "sqlite:////nonexistent-ipt-dir/x.db",
+    ],
+)
+def test_an_unreachable_database_gives_one_line_and_exit_1(bad_url):
+    r = run(None, "--database-url", bad_url, "client", "list")
+    assert r.returncode == 1
+    assert r.stderr.startswith("ipt-admin: database error:")
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_db_upgrade_works_from_any_directory(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    r = run(url, "db", "upgrade")
+    assert r.returncode == 0 and "up to date" in r.stdout
+    assert (tmp_path / "fresh.db").exists()
