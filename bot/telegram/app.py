@@ -92,6 +92,8 @@ def build_application(config: TelegramConfig, rasa: RasaClient) -> Application:
         .base_file_url(config.api_base_file_url)
         .rate_limiter(RetryAfterLimiter())
         .concurrent_updates(PerChatUpdateProcessor())
+        # Rasa's APScheduler would make python-telegram-bot start a JobQueue we never use.
+        .job_queue(None)
         .build()
     )
     app.bot_data.update(rasa=rasa, callbacks=CallbackData(), config=config, tapped=OrderedDict())
@@ -259,8 +261,15 @@ async def _initialize(app: Application, stop: asyncio.Event) -> bool:
     return False
 
 
+def quiet_http_logs() -> None:
+    """Turn down httpx: it logs every request URL at INFO, and Bot API URLs hold the token."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
 async def serve(config: TelegramConfig, stop: asyncio.Event) -> None:
     """Run the Telegram service until ``stop`` is set."""
+    quiet_http_logs()
     async with RasaClient(config.rasa_url, timeout=config.rasa_timeout) as rasa:
         app = build_application(config, rasa)
         if not await _initialize(app, stop):

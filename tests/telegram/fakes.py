@@ -61,6 +61,8 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self.fail_once: dict[str, int] = {}  # method -> retry_after seconds for one 429
+        self.drop_once: set[str] = set()  # methods whose next call loses its connection
+        self.bad_photo_urls: set[str] = set()  # photos Telegram "cannot fetch"
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -102,6 +104,20 @@ class FakeBotAPI:
                     "parameters": {"retry_after": retry_after},
                 },
                 status=429,
+            )
+        if method in self.drop_once:
+            self.drop_once.discard(method)
+            assert request.transport is not None
+            request.transport.abort()  # the client sees a broken connection, no answer
+            return web.Response(status=500)
+        if method == "sendPhoto" and params.get("photo") in self.bad_photo_urls:
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: wrong type of the web page content",
+                },
+                status=400,
             )
         if method == "getMe":
             return self._ok(BOT_USER)

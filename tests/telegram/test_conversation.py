@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.telegram import texts
@@ -238,3 +240,44 @@ async def test_one_slow_answer_holds_up_its_own_chat_only(config, telegram, rasa
         await telegram.wait_for(lambda: len(telegram.sent()) == 3)
     assert telegram.texts(1) == ["You said: slow", "You said: second"]
     assert telegram.sent(2)[0].at < telegram.sent(1)[0].at
+
+
+async def test_a_broken_connection_to_telegram_is_retried_and_the_reply_arrives(
+    config, telegram, rasa
+):
+    telegram.drop_once.add("sendMessage")
+    async with running(config, telegram):
+        telegram.push(message_update(CHAT, "hello"))
+        await telegram.wait_for(lambda: any(c.result for c in telegram.sent(CHAT)))
+    first, second = telegram.sent(CHAT)
+    assert first.result is None and second.params["text"] == "You said: hello"
+
+
+async def test_a_photo_telegram_cannot_fetch_is_sent_as_its_link(config, telegram, rasa):
+    telegram.bad_photo_urls.add("https://example.org/gone.png")
+    rasa.script = lambda m: [{"text": "Phases", "image": "https://example.org/gone.png"}]
+    async with running(config, telegram):
+        telegram.push(message_update(CHAT, "show me"))
+        await telegram.wait_for(lambda: len(telegram.sent(CHAT)) == 2)
+    assert telegram.sent(CHAT)[1].method == "sendMessage"
+    assert telegram.texts(CHAT)[1] == "Phases\n\nhttps://example.org/gone.png"
+
+
+async def test_nothing_the_user_wrote_reaches_the_logs_at_info_or_above(
+    config, telegram, rasa, caplog
+):
+    caplog.set_level(logging.INFO)
+    words = ["I argue with my partner every night", "/start K7QF-2MXD", "x" * 2500]
+    rasa.script = lambda m: [
+        {"text": "Thanks", "buttons": [{"title": "Yes", "payload": "/affirm"}]}
+    ]
+    async with running(config, telegram):
+        for text in words:
+            telegram.push(message_update(CHAT, text))
+        await telegram.wait_for(lambda: len(telegram.sent(CHAT)) == 3)
+        telegram.push(callback_update(CHAT, telegram.sent(CHAT)[0], "/affirm"))
+        await telegram.wait_for(lambda: len(telegram.sent(CHAT)) == 4)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "Telegram is on: long polling" in logged  # the capture works
+    for text in [*words, "K7QF", "Thanks", config.token]:
+        assert text[:30] not in logged
