@@ -1,0 +1,75 @@
+"""Enrolment in chat: find the code in a message, check it, choose the answer.
+
+The action (actions/enrolment.py) only passes the conversation and the message here. The
+code comes from the message text (or an entity of an intent shortcut) and always goes
+through the same check and rate limit; no slot is ever trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.store import api, codes
+from bot.store.services import Redeem
+
+log = logging.getLogger(__name__)
+
+CODE_ENTITY = "enrolment_code"
+RESPONSES = {
+    Redeem.LINKED: "utter_linked",
+    Redeem.ALREADY_LINKED: "utter_already_linked",
+    Redeem.WRONG: "utter_code_wrong",
+    Redeem.EXPIRED: "utter_code_expired",
+    Redeem.USED: "utter_code_used",
+    Redeem.LOCKED: "utter_code_locked",
+    Redeem.NO_CODE: "utter_ask_enrolment_code",
+}
+ERROR_RESPONSE = "utter_link_error"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The response to send and its template variables."""
+
+    response: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def code_in(text: str | None, entities: Iterable[dict[str, Any]] = ()) -> str | None:
+    """The code in the message text, else in an ``enrolment_code`` entity (not validated yet)."""
+    found = codes.extract(text or "")
+    if found:
+        return found
+    for entity in entities:
+        if entity.get("entity") == CODE_ENTITY and isinstance(entity.get("value"), str):
+            # A shortcut may carry anything: keep it as typed, the check decides.
+            return entity["value"][:64]
+    return None
+
+
+def link_from_message(
+    sender_id: str,
+    channel: str | None,
+    text: str | None,
+    entities: Iterable[dict[str, Any]] = (),
+    url: str | None = None,
+) -> Answer:
+    """Try to link the conversation with the code in the message; the answer to give."""
+    code = code_in(text, entities)
+    try:
+        if code is None:
+            # Still tell an already linked user so, rather than asking for a code again.
+            client = api.client_for_sender(sender_id, url=url)
+            if client is not None:
+                return Answer(
+                    RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name}
+                )
+        result = api.link_account(sender_id, channel, code, url=url)
+    except Exception:  # the user gets a clear "try later"; the log keeps the cause
+        log.exception("enrolment check failed")
+        return Answer(ERROR_RESPONSE)
+    variables = {"display_name": result.display_name} if result.display_name else {}
+    return Answer(RESPONSES[result.outcome], variables)

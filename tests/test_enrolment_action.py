@@ -1,0 +1,102 @@
+"""action_link_account against a real database (SQLite and PostgreSQL), without a model."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.enrolment import ActionLinkAccount
+from bot.store import db, services
+from bot.store.models import utcnow
+from tests.store.conftest import pg_url, url  # noqa: F401 - fixtures shared with the store tests
+
+
+@pytest.fixture
+def env_url(url, monkeypatch):  # noqa: F811 - the imported fixture
+    """The action finds the database through IPT_DATABASE_URL, like the action server."""
+    monkeypatch.setenv(db.ENV_VAR, url)
+    return url
+
+
+def new_client(url: str, name: str = "Sam", now: datetime | None = None) -> str:
+    """Create a client; returns their code."""
+    with db.unit_of_work(url) as s:
+        return services.create_client(s, name, "Europe/Berlin", now=now)[1]
+
+
+def say(sender: str, text: str, entities: list | None = None, intent: str = "link_account"):
+    """Run the action for one message; returns (response name, its variables)."""
+    tracker = Tracker(
+        sender,
+        {},
+        {"text": text, "intent": {"name": intent}, "entities": entities or []},
+        [{"event": "user", "text": text, "input_channel": "telegram"}],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionLinkAccount().run(dispatcher, tracker, {}))
+    assert events == []  # nothing about the link lives in slots
+    [message] = dispatcher.messages
+    return message["response"], {k: v for k, v in message.items() if k == "display_name"}
+
+
+def test_a_valid_code_links_and_greets_by_name(env_url):
+    code = new_client(env_url, "Sam")
+    typed = "my code is " + code.lower().replace("-", " ")
+    assert say("tg-a", typed) == ("utter_linked", {"display_name": "Sam"})
+    assert say("tg-a", "link my account") == ("utter_already_linked", {"display_name": "Sam"})
+    with db.unit_of_work(env_url) as s:
+        assert services.client_for_sender(s, "tg-a").display_name == "Sam"
+
+
+def test_wrong_used_and_expired_codes_get_clear_answers(env_url):
+    code = new_client(env_url)
+    old = new_client(env_url, "Old", now=utcnow() - timedelta(days=8))
+    assert say("tg-b", "ZZZZ-2222")[0] == "utter_code_wrong"
+    assert say("tg-b", old)[0] == "utter_code_expired"
+    assert say("tg-c", code)[0] == "utter_linked"
+    assert say("tg-b", code)[0] == "utter_code_used"
+    assert say("tg-d", "I have a code from my clinic")[0] == "utter_ask_enrolment_code"
+
+
+def test_five_wrong_codes_then_even_the_right_one_is_refused(env_url):
+    code = new_client(env_url)
+    for guess in ("AAAA-2222", "AAAA-2223", "AAAA-2224", "AAAA-2225", "AAAA-2226"):
+        assert say("tg-e", guess)[0] == "utter_code_wrong"
+    assert say("tg-e", code)[0] == "utter_code_locked"
+    with db.unit_of_work(env_url) as s:
+        assert services.client_for_sender(s, "tg-e") is None
+        until = services.lockout_until(s, "tg-e")
+        assert until is not None and until > datetime.now(timezone.utc) + timedelta(minutes=59)
+
+
+def test_an_intent_shortcut_goes_through_the_same_check(env_url):
+    code = new_client(env_url, "Alex")
+    forged = [{"entity": "enrolment_code", "value": "NOT-A-CODE"}]
+    assert say("web-f", '/link_account{"enrolment_code": "NOT-A-CODE"}', forged)[0] in {
+        "utter_ask_enrolment_code",
+        "utter_code_wrong",
+    }
+    guessed = [{"entity": "enrolment_code", "value": "AAAA-2222"}]
+    assert say("web-f", '/link_account{"enrolment_code": "AAAA-2222"}', guessed)[0] == (
+        "utter_code_wrong"
+    )
+    with db.unit_of_work(env_url) as s:
+        assert services.client_for_sender(s, "web-f") is None
+    good = [{"entity": "enrolment_code", "value": code}]
+    assert say("web-f", f'/link_account{{"enrolment_code": "{code}"}}', good) == (
+        "utter_linked",
+        {"display_name": "Alex"},
+    )
+
+
+def test_a_database_failure_gets_a_polite_answer(monkeypatch):
+    monkeypatch.setenv(db.ENV_VAR, "postgresql://postgres@127.0.0.1:1/none")
+    assert say("tg-g", "K7QF-2MXD")[0] == "utter_link_error"
