@@ -22,9 +22,9 @@ def env_url(url, monkeypatch):  # noqa: F811 - the imported fixture
     return url
 
 
-def new_client(url: str, name: str = "Sam", now: datetime | None = None) -> str:
+def new_client(db_url: str, name: str = "Sam", now: datetime | None = None) -> str:
     """Create a client; returns their code."""
-    with db.unit_of_work(url) as s:
+    with db.unit_of_work(db_url) as s:
         return services.create_client(s, name, "Europe/Berlin", now=now)[1]
 
 
