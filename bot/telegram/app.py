@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 from telegram import BotCommand, Chat, Update
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -43,7 +43,9 @@ from bot.telegram.webhook import start_webhook_server
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-PRIVATE = filters.ChatType.PRIVATE
+# New messages only: edits of old messages are not new things said to the assistant.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+GROUP_COMMAND = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -104,7 +106,7 @@ def build_application(config: TelegramConfig, rasa: RasaClient) -> Application:
         MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_non_text)
     )
     app.add_handler(CallbackQueryHandler(on_button))
-    app.add_handler(MessageHandler(~PRIVATE & filters.COMMAND, on_group_command))
+    app.add_handler(MessageHandler(GROUP_COMMAND, on_group_command))
     app.add_error_handler(on_error)
     return app
 
@@ -176,8 +178,8 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def on_group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask people who address the bot in a group to write privately (nothing goes to Rasa)."""
     message = update.effective_message
-    if message is not None and message.chat.type != Chat.CHANNEL:
-        await send_message(context.bot, message.chat_id, OutText(texts.PRIVATE_ONLY))
+    assert message is not None
+    await send_message(context.bot, message.chat_id, OutText(texts.PRIVATE_ONLY))
 
 
 def _payload_of_tap(update: Update, callbacks: CallbackData) -> str | None:
@@ -203,15 +205,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tapped: OrderedDict[tuple[int, int], None] = context.bot_data["tapped"]
     key = (chat.id, query.message.message_id) if chat and query.message else None
     payload = None
+    repeated = key in tapped
     try:
-        if chat is not None and chat.type == Chat.PRIVATE and key not in tapped:
+        if chat is not None and chat.type == Chat.PRIVATE and not repeated:
             payload = _payload_of_tap(update, context.bot_data["callbacks"])
     finally:
-        # Always answer, or the user's button keeps spinning.
+        # Always answer, or the user's button keeps spinning; a second tap just stops it.
+        notice = None if payload or repeated else texts.BUTTON_EXPIRED
         try:
-            await with_network_retries(
-                lambda: query.answer(text=None if payload else texts.BUTTON_EXPIRED)
-            )
+            await with_network_retries(lambda: query.answer(text=notice))
         except TelegramError as exc:
             log.warning("could not answer a button tap (%s)", type(exc).__name__)
     if payload is None or key is None:
@@ -228,6 +230,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log any error a handler raised, with its traceback (never the message text)."""
+    if isinstance(context.error, Forbidden):
+        # The user blocked the bot or left: expected, and nothing we can do about it.
+        log.warning("Telegram refused a message to a chat (%s)", context.error.message)
+        return
     log.error("error while handling a Telegram update", exc_info=context.error)
 
 
@@ -304,10 +310,11 @@ async def serve(config: TelegramConfig, stop: asyncio.Event) -> None:
                 log.info("Telegram is on: long polling")
             await stop.wait()
         finally:
+            # Stop taking updates first, then finish the ones already taken.
+            if runner is not None:
+                await runner.cleanup()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
                 await app.stop()
-            if runner is not None:
-                await runner.cleanup()
             await app.shutdown()

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter
-from telegram.ext import BaseRateLimiter
+from telegram.ext import BaseRateLimiter, ExtBot
 
+from bot.telegram.config import TelegramConfig
 from bot.telegram.render import CallbackData, OutMessage, OutPhoto, OutText, render
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,19 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
                 log.warning("Telegram flood control on %s: waiting %.0f s", endpoint, wait)
                 self._resume_at = max(self._resume_at, time.monotonic() + wait + 0.1)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def make_bot(config: TelegramConfig) -> ExtBot[None]:
+    """A Bot for sending outside the Application (the reminder worker), same limiter and URLs.
+
+    Use it as ``async with make_bot(config) as bot: await send_replies(bot, ...)``.
+    """
+    return ExtBot(
+        config.token,
+        base_url=config.api_base_url,
+        base_file_url=config.api_base_file_url,
+        rate_limiter=RetryAfterLimiter(),
+    )
 
 
 async def with_network_retries(

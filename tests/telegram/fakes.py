@@ -214,21 +214,32 @@ def user(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "is_bot": False, "first_name": "Test", "language_code": "en"}
 
 
-def message_update(chat_id: int, text: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A private message (commands get their bot_command entity, as Telegram adds it)."""
+def message_update(
+    chat_id: int,
+    text: str | None = None,
+    kind: str = "message",
+    chat_type: str = "private",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A message (commands get their bot_command entity, as Telegram adds it)."""
+    chat: dict[str, Any] = {"id": chat_id, "type": chat_type, "first_name": "Test"}
+    if chat_type != "private":
+        chat = {"id": chat_id, "type": chat_type, "title": "A group"}
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+        "chat": chat,
         "from": user(chat_id),
         **extra,
     }
+    if kind == "edited_message":
+        message["edit_date"] = int(time.time())
     if text is not None:
         message["text"] = text
         if text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-    return {"message": message}
+    return {kind: message}
 
 
 def callback_update(chat_id: int, sent: Call, data: str) -> dict[str, Any]:

@@ -69,8 +69,7 @@ async def test_buttons_become_an_inline_keyboard_and_a_tap_sends_the_payload(
     assert rasa.messages == ["phases", long_payload]
     assert telegram.texts(CHAT)[1] == f"got {long_payload}"
     first, second = telegram.called("answerCallbackQuery")
-    assert "text" not in first.params
-    assert second.params["text"] == texts.BUTTON_EXPIRED
+    assert "text" not in first.params and "text" not in second.params
     (edit,) = telegram.called("editMessageReplyMarkup")
     assert edit.params["message_id"] == question.result["message_id"]
     assert "reply_markup" not in edit.params or not edit.params["reply_markup"]
@@ -86,6 +85,7 @@ async def test_a_forged_button_is_answered_but_not_sent_to_rasa(config, telegram
         telegram.push(callback_update(CHAT, telegram.sent(CHAT)[0], "/request_data_deletion"))
         await telegram.wait_for(lambda: telegram.called("answerCallbackQuery"))
     assert rasa.messages == ["hello"]
+    assert telegram.called("answerCallbackQuery")[0].params["text"] == texts.BUTTON_EXPIRED
     assert not telegram.called("editMessageReplyMarkup")
 
 
@@ -281,3 +281,23 @@ async def test_nothing_the_user_wrote_reaches_the_logs_at_info_or_above(
     assert "Telegram is on: long polling" in logged  # the capture works
     for text in [*words, "K7QF", "Thanks", config.token]:
         assert text[:30] not in logged
+
+
+async def test_in_a_group_the_bot_only_asks_to_write_privately(config, telegram, rasa):
+    group = -100123
+    async with running(config, telegram):
+        telegram.push(message_update(group, "what is IPT?", chat_type="supergroup"))
+        telegram.push(message_update(group, "/start", chat_type="supergroup"))
+        await telegram.wait_for(lambda: telegram.sent(group))
+        telegram.push(message_update(CHAT, "hello"))
+        await telegram.wait_for(lambda: telegram.sent(CHAT))
+    assert telegram.texts(group) == [texts.PRIVATE_ONLY]
+    assert rasa.messages == ["hello"]
+
+
+async def test_an_edited_message_is_not_a_new_message(config, telegram, rasa):
+    async with running(config, telegram):
+        telegram.push(message_update(CHAT, "changed my mind", kind="edited_message"))
+        telegram.push(message_update(CHAT, "hello"))
+        await telegram.wait_for(lambda: telegram.sent(CHAT))
+    assert rasa.messages == ["hello"]
