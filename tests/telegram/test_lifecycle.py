@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from dataclasses import replace
 
 import pytest
 
 from bot.telegram.app import serve
+from bot.telegram.delivery import make_bot, send_replies
+from bot.telegram.render import CallbackData
 from tests.helpers import REPO, free_port
+from tests.telegram.fakes import TOKEN, message_update
 
 pytestmark = pytest.mark.anyio
 
@@ -46,3 +50,39 @@ async def test_a_token_telegram_rejects_stops_the_service_with_a_clear_line(tele
     assert proc.returncode == 1
     assert b"Telegram rejected TELEGRAM_BOT_TOKEN" in err
     assert b"999:wrong" not in err
+
+
+async def test_the_service_process_answers_and_stops_cleanly_on_sigterm(telegram, rasa):
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": telegram.url,
+        "RASA_URL": rasa.url,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.telegram",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        telegram.push(message_update(5, "hello"))
+        await telegram.wait_for(lambda: telegram.sent(5), timeout=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    assert telegram.texts(5) == ["You said: hello"]
+    assert b"Telegram is on: long polling" in err
+    assert b"hello" not in err and TOKEN.encode() not in err
+
+
+async def test_make_bot_sends_replies_outside_the_application(config, telegram):
+    telegram.fail_once["sendMessage"] = 1
+    async with make_bot(config) as bot:
+        sent = await send_replies(bot, 8, [{"text": "Your session is tomorrow."}], CallbackData())
+    assert [m.text for m in sent] == ["Your session is tomorrow."]
+    assert telegram.texts(8) == ["Your session is tomorrow.", "Your session is tomorrow."]
