@@ -36,14 +36,9 @@ class IPTTrackerStore(SQLTrackerStore):
         kwargs.pop("db", None)
         super().__init__(domain=domain, host=resolved, event_broker=event_broker, **kwargs)
         if db.is_sqlite(resolved):
-            # Same WAL + busy timeout as our own engine: the action server writes this file too.
+            # Same settings as our own engine (WAL, busy timeout, BEGIN IMMEDIATE): the action
+            # server writes to this file while Rasa saves trackers, and a deferred read
+            # transaction that later writes would fail at once instead of waiting.
             self.engine.dispose()
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """WAL and a busy timeout on each new SQLite connection of the tracker store."""
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={db.SQLITE_BUSY_MS}")
-    cur.close()
+            sa.event.listen(self.engine, "connect", db.sqlite_on_connect)
+            sa.event.listen(self.engine, "begin", db.sqlite_on_begin)

@@ -57,7 +57,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_on_connect(dbapi_conn, _record) -> None:
+def sqlite_on_connect(dbapi_conn, _record) -> None:
     """Turn on WAL, foreign keys and a busy timeout; let SQLAlchemy emit BEGIN itself."""
     # pysqlite's own implicit BEGIN is deferred; a deferred reader that later writes fails
     # at once under concurrency, so we switch it off and issue BEGIN IMMEDIATE (see below).
@@ -70,7 +70,7 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _sqlite_on_begin(conn) -> None:
+def sqlite_on_begin(conn) -> None:
     """Take the write lock at the start of each transaction (short units of work)."""
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -91,8 +91,8 @@ def make_engine(url: str | None = None) -> Engine:
             max_overflow=60,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
         )
-        sa.event.listen(engine, "connect", _sqlite_on_connect)
-        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        sa.event.listen(engine, "connect", sqlite_on_connect)
+        sa.event.listen(engine, "begin", sqlite_on_begin)
         return engine
     return sa.create_engine(
         url,
