@@ -14,7 +14,9 @@ it already saved instead of writing a second one.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.store import services
+from bot.store import db, services
 from bot.store.models import (
     Appointment,
     CheckIn,
@@ -42,6 +44,24 @@ STOP_INTENTS = frozenset({"stop_form"})
 # Intents that are about IPT in general, not the client's own homework, yet start with ask_.
 NOT_TOPICS = frozenset({"ask_homework_assigned", "ask_capabilities", "ask_example"})
 FREE_ENTRY = "free"
+HOMEWORK_SLOTS = ("hw_assignment", "hw_what_done", "hw_how_it_went", "hw_feeling",
+                  "hw_obstacles", "hw_confirmed", "hw_correcting_id")
+CHECKIN_SLOTS = ("ci_mood", "ci_note", "ci_worked_on_homework")
+# The value an optional answer gets when the client skips it (kept apart from real text).
+SKIPPED = "skipped"
+# Said as "stop" although the NLU files them under deny ("never mind" is a deny example).
+STOP_PHRASES = frozenset({
+    "stop", "cancel", "never mind", "nevermind", "never mind.", "not now", "forget it",
+    "quit", "exit", "abort",
+})
+_YES = frozenset({"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "save", "save it",
+                  "yes save it", "yes please", "correct", "i did", "a bit", "a little"})
+_NO = frozenset({"no", "n", "nope", "nah", "don't save", "dont save", "no thanks", "not yet",
+                 "i didn't", "i did not", "no chance"})
+_ORDINALS = {"first": 1, "one": 1, "1": 1, "second": 2, "two": 2, "2": 2, "third": 3,
+             "three": 3, "3": 3, "fourth": 4, "four": 4, "4": 4, "fifth": 5, "five": 5, "5": 5}
+_FREE_WORDS = frozenset({"free", "something else", "other", "another thing", "none of them",
+                         "neither", "none", "not listed", "something different"})
 # Exact answers (after trimming and lower-casing) that mean "skip this optional question".
 _SKIP_WORDS = frozenset({
     "skip", "skip it", "skip this", "skip that", "pass", "no", "nope", "none", "nothing",
@@ -80,9 +100,41 @@ def looks_like_question(text: str | None) -> bool:
     return text.endswith("?") or bool(_QUESTION_START.match(text))
 
 
+def _plain(text: str | None) -> str:
+    """Lower-cased, trimmed, without closing punctuation: for comparing short answers."""
+    return re.sub(r"\s+", " ", (text or "").strip().lower()).rstrip(".!")
+
+
 def is_skip(text: str | None) -> bool:
     """Whether an answer to an optional question means "skip it"."""
-    return (text or "").strip().lower().rstrip(".!") in _SKIP_WORDS
+    return _plain(text) in _SKIP_WORDS or _plain(text) == SKIPPED
+
+
+def classify_answer(intent: str | None, text: str | None) -> str:
+    """What a message inside a form is: "crisis", "stop", "question" or "answer".
+
+    Only an "answer" may be stored. A topic intent on a message that does not read as a
+    question ("I told my partner about our argument") is an answer the NLU misread.
+    """
+    if is_crisis(intent):
+        return "crisis"
+    if intent in STOP_INTENTS or _plain(text) in STOP_PHRASES:
+        return "stop"
+    if intent == "ask_homework_assigned":
+        return "question"
+    if is_topic_intent(intent) and looks_like_question(text):
+        return "question"
+    return "answer"
+
+
+def yes_or_no(text: str | None) -> bool | None:
+    """True for a plain yes, False for a plain no, None for anything else."""
+    plain = _plain(text)
+    if plain in _YES:
+        return True
+    if plain in _NO:
+        return False
+    return None
 
 
 def text_problem(text: str | None) -> str | None:
@@ -109,6 +161,38 @@ def parse_rating(text: str | None) -> int | None:
         return None
     value = found.pop()
     return value if 0 <= value <= 10 else None
+
+
+def match_assignment(text: str | None, assignments: Sequence[AssignmentView]) -> int | str | None:
+    """The assignment id a typed answer names (title or position), ``FREE_ENTRY``, or None."""
+    plain = _plain(text)
+    if not plain:
+        return None
+    if plain in _FREE_WORDS:
+        return FREE_ENTRY
+    if plain.isdigit() and any(a.id == int(plain) for a in assignments):
+        return int(plain)
+    titled = [a.id for a in assignments
+              if _plain(a.title) == plain or (len(plain) >= 4 and plain in _plain(a.title))]
+    if len(titled) == 1:
+        return titled[0]
+    words = re.findall(r"[a-z0-9]+", plain)
+    positions = {_ORDINALS[w] for w in words if w in _ORDINALS}
+    if len(positions) == 1 and len(words) <= 4:
+        index = positions.pop() - 1
+        if 0 <= index < len(assignments):
+            return assignments[index].id
+    return None
+
+
+def last_user_timestamp(events: Sequence[dict]) -> float | None:
+    """The timestamp of the latest user message in a tracker's events (as rasa-sdk gives them)."""
+    return next((e.get("timestamp") for e in reversed(events) if e.get("event") == "user"), None)
+
+
+def optional(value: object) -> object:
+    """None for a skipped or empty optional answer, else the answer itself."""
+    return None if value is None or value == "" or value == SKIPPED else value
 
 
 def message_time(timestamp: float | None) -> datetime:
@@ -188,6 +272,23 @@ def _local(when: datetime | None, tz: str) -> datetime | None:
 
 
 # --- service functions ------------------------------------------------------------------------
+
+
+def in_unit_of_work(fn: Callable, *args, url: str | None = None, **kwargs):
+    """Run service ``fn(session, *args, **kwargs)`` in one short unit of work, migrated first."""
+    db.ensure_migrated(url)
+    with db.unit_of_work(url) as session:
+        return fn(session, *args, **kwargs)
+
+
+async def call(fn: Callable, *args, **kwargs):
+    """``in_unit_of_work`` off the event loop (the action server is asyncio, the store is not)."""
+    return await asyncio.to_thread(in_unit_of_work, fn, *args, **kwargs)
+
+
+def is_linked(session: Session, sender_id: str) -> bool:
+    """Whether this conversation is linked to a client."""
+    return linked_client(session, sender_id) is not None
 
 
 def linked_client(session: Session, sender_id: str) -> Client | None:

@@ -1,0 +1,352 @@
+"""Homework log actions: show assignments, the homework form, save, list, correct, stop.
+
+Thin: each action finds the client from the conversation id through bot.between_sessions
+(never from a slot) and answers with responses from domain/homework.yml.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import between_sessions as bs
+from bot.store.services import StoreError
+
+log = logging.getLogger(__name__)
+BUTTON_TITLE_MAX = 60
+
+
+def _reset() -> list[EventType]:
+    """Clear every between-sessions slot, so nothing half-filled survives a form."""
+    return [SlotSet(name, None) for name in bs.HOMEWORK_SLOTS + bs.CHECKIN_SLOTS]
+
+
+def _intent(tracker: Tracker) -> str | None:
+    """The latest message's intent; a crisis the safety layer noted counts even if replaced."""
+    crisis = (tracker.latest_message.get("crisis") or {}).get("category")
+    if crisis:
+        return f"crisis_{crisis}"
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _text(tracker: Tracker) -> str:
+    """The latest message as the client wrote it."""
+    return tracker.latest_message.get("text") or ""
+
+
+def _response_text(domain: DomainDict, name: str) -> str:
+    """The first text of a response, for words an action has to put inside another message."""
+    return domain["responses"][name][0]["text"]
+
+
+def _date(when) -> str:
+    """A short local date and time for the chat ("Mon 7 Dec, 15:00")."""
+    return f"{when:%a} {when.day} {when:%b}, {when:%H:%M}"
+
+
+def _short(title: str) -> str:
+    """A button title that fits chat clients (the full title is in the message)."""
+    return title if len(title) <= BUTTON_TITLE_MAX else title[: BUTTON_TITLE_MAX - 1] + "…"
+
+
+class ActionRequireLink(Action):
+    """Check in the store that this conversation is linked before a form starts."""
+
+    def name(self) -> str:
+        return "action_require_link"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        try:
+            linked = await bs.call(bs.is_linked, tracker.sender_id)
+        except SQLAlchemyError:
+            log.exception("could not look up the conversation's link")
+            linked = False
+        if not linked:
+            dispatcher.utter_message(response="utter_not_linked")
+        return [*_reset(), SlotSet("is_linked", linked)]
+
+
+class ActionShowHomework(Action):
+    """List the client's open assignments with the session each is due at."""
+
+    def name(self) -> str:
+        return "action_show_homework"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        if not await bs.call(bs.is_linked, tracker.sender_id):
+            dispatcher.utter_message(response="utter_not_linked")
+            return []
+        assignments = await bs.call(bs.open_assignments, tracker.sender_id)
+        if not assignments:
+            dispatcher.utter_message(response="utter_no_homework_assigned")
+            return []
+        dispatcher.utter_message(response="utter_homework_assigned_intro")
+        for a in assignments:
+            if a.due:
+                dispatcher.utter_message(response="utter_homework_assignment_due",
+                                         title=a.title, due=_date(a.due))
+            else:
+                dispatcher.utter_message(response="utter_homework_assignment", title=a.title)
+        if tracker.active_loop.get("name") is None:
+            dispatcher.utter_message(response="utter_homework_assigned_offer")
+        return []
+
+
+class ActionListHomeworkLog(Action):
+    """Read back the client's latest log entries."""
+
+    def name(self) -> str:
+        return "action_list_homework_log"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        entries = await bs.call(bs.recent_entries, tracker.sender_id)
+        if entries is None:
+            dispatcher.utter_message(response="utter_not_linked")
+        elif not entries:
+            dispatcher.utter_message(response="utter_homework_log_empty")
+        else:
+            dispatcher.utter_message(response="utter_homework_log_intro")
+            for e in entries:
+                dispatcher.utter_message(response="utter_homework_log_item",
+                                         date=_date(e.created_at), what_done=e.what_done)
+            dispatcher.utter_message(response="utter_homework_log_offer")
+        return []
+
+
+class ActionStartCorrection(Action):
+    """Start redoing the client's last entry (the form then asks the questions again)."""
+
+    def name(self) -> str:
+        return "action_start_correction"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        if not await bs.call(bs.is_linked, tracker.sender_id):
+            dispatcher.utter_message(response="utter_not_linked")
+            return _reset()
+        entry = await bs.call(bs.last_entry, tracker.sender_id)
+        if entry is None:
+            dispatcher.utter_message(response="utter_nothing_to_correct")
+            return _reset()
+        dispatcher.utter_message(response="utter_correction_intro",
+                                 date=_date(entry.created_at), what_done=entry.what_done)
+        return [*_reset(), SlotSet("hw_correcting_id", str(entry.id))]
+
+
+class ActionAskHwAssignment(Action):
+    """Ask which open assignment the entry is about, one button each plus "something else"."""
+
+    def name(self) -> str:
+        return "action_ask_hw_assignment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        assignments = await bs.call(bs.open_assignments, tracker.sender_id)
+        buttons = [{"title": _short(a.title),
+                    "payload": f'/choose_assignment{{"hw_assignment": "{a.id}"}}'}
+                   for a in assignments]
+        buttons.append({"title": _response_text(domain, "utter_hw_free_entry_button"),
+                        "payload": f'/choose_assignment{{"hw_assignment": "{bs.FREE_ENTRY}"}}'})
+        dispatcher.utter_message(response="utter_ask_hw_assignment", buttons=buttons)
+        return []
+
+
+class ActionAskHwConfirmed(Action):
+    """Show the entry as the client wrote it and ask whether to save it."""
+
+    def name(self) -> str:
+        return "action_ask_hw_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        skipped = _response_text(domain, "utter_summary_skipped")
+        chosen = tracker.get_slot("hw_assignment")
+        assignment = _response_text(domain, "utter_summary_free_entry")
+        if chosen and chosen != bs.FREE_ENTRY:
+            found = await bs.call(bs.owned_open_assignment, tracker.sender_id, int(chosen))
+            assignment = found.title if found else assignment
+
+        def shown(slot: str) -> str:
+            value = bs.optional(tracker.get_slot(slot))
+            return skipped if value is None else str(value)
+
+        dispatcher.utter_message(
+            response="utter_homework_summary", assignment=assignment,
+            what_done=shown("hw_what_done"), how_it_went=shown("hw_how_it_went"),
+            feeling=shown("hw_feeling"), obstacles=shown("hw_obstacles"),
+        )
+        return []
+
+
+class ActionSaveHomeworkEntry(Action):
+    """Save (or, when correcting, replace) the entry if the client confirmed it; else discard."""
+
+    def name(self) -> str:
+        return "action_save_homework_entry"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        confirmed = tracker.get_slot("hw_confirmed")
+        if confirmed is None:
+            dispatcher.utter_message(response="utter_form_stopped")
+            return _reset()
+        if confirmed is not True:
+            dispatcher.utter_message(response="utter_homework_not_saved")
+            return _reset()
+        chosen = tracker.get_slot("hw_assignment")
+        feeling = bs.optional(tracker.get_slot("hw_feeling"))
+        draft = bs.HomeworkDraft(
+            what_done=tracker.get_slot("hw_what_done"),
+            how_it_went=bs.optional(tracker.get_slot("hw_how_it_went")),
+            feeling=int(feeling) if feeling is not None else None,
+            obstacles=bs.optional(tracker.get_slot("hw_obstacles")),
+            assignment_id=int(chosen) if chosen and chosen != bs.FREE_ENTRY else None,
+        )
+        # The confirming message's time is the idempotency key: a retried call saves nothing new.
+        when = bs.message_time(bs.last_user_timestamp(tracker.events))
+        correcting = tracker.get_slot("hw_correcting_id")
+        try:
+            if correcting:
+                saved = await bs.call(bs.correct_entry, tracker.sender_id, int(correcting),
+                                      draft, when)
+            else:
+                saved = await bs.call(bs.save_homework_entry, tracker.sender_id, draft, when)
+        except (StoreError, SQLAlchemyError, ValueError):
+            log.exception("could not save a homework entry")
+            dispatcher.utter_message(response="utter_homework_save_failed")
+            return _reset()
+        if saved is None:
+            dispatcher.utter_message(response="utter_not_linked")
+        else:
+            dispatcher.utter_message(
+                response="utter_homework_corrected" if correcting else "utter_homework_saved")
+        return _reset()
+
+
+class ActionDiscardForm(Action):
+    """Stop a between-sessions form: clear its answers, save nothing, say so."""
+
+    def name(self) -> str:
+        return "action_discard_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_form_stopped")
+        return _reset()
+
+
+class ValidateHomeworkForm(FormValidationAction):
+    """Keep the client's words as written; refuse crisis texts, over-long text, bad ratings."""
+
+    def name(self) -> str:
+        return "validate_homework_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        # "never mind" is a deny example in the NLU data, so it reaches us as an answer.
+        if tracker.get_slot("requested_slot") and _intent(tracker) != "stop_form" and \
+                bs.classify_answer(_intent(tracker), _text(tracker)) == "stop":
+            return [*_reset(), ActiveLoop(None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        try:
+            has_open = bool(await bs.call(bs.open_assignments, tracker.sender_id))
+        except SQLAlchemyError:
+            log.exception("could not read open assignments")
+            has_open = False
+        return [s for s in domain_slots if has_open or s != "hw_assignment"]
+
+    def _answer(self, tracker: Tracker, slot: str) -> dict[str, Any]:
+        """Take the message as the answer the NLU misread as a topic (not a real question)."""
+        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+            return {}
+        if bs.classify_answer(_intent(tracker), _text(tracker)) != "answer":
+            return {}
+        return {slot: _text(tracker)}
+
+    async def extract_hw_assignment(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._answer(tracker, "hw_assignment")
+
+    async def extract_hw_what_done(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._answer(tracker, "hw_what_done")
+
+    async def extract_hw_how_it_went(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._answer(tracker, "hw_how_it_went")
+
+    async def extract_hw_feeling(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._answer(tracker, "hw_feeling")
+
+    async def extract_hw_obstacles(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._answer(tracker, "hw_obstacles")
+
+    async def extract_hw_confirmed(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "hw_confirmed" or \
+                tracker.get_slot("hw_confirmed") is not None:
+            return {}
+        if bs.classify_answer(_intent(tracker), _text(tracker)) != "answer":
+            return {}
+        # Anything but a clear yes or no asks again: an entry is saved only on a clear yes.
+        return {"hw_confirmed": bs.yes_or_no(_text(tracker))}
+
+    def _free_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   slot: str, optional: bool) -> dict[str, Any]:
+        """Keep free text exactly as written, or explain why not and ask again."""
+        if value is None or bs.is_crisis(_intent(tracker)):
+            return {slot: None}
+        if optional and (value == bs.SKIPPED or bs.is_skip(value)):
+            return {slot: bs.SKIPPED}
+        problem = bs.text_problem(value)
+        if problem == "too_long":
+            dispatcher.utter_message(response="utter_text_too_long", limit=bs.MAX_TEXT)
+            return {slot: None}
+        if problem or bs.is_skip(value):
+            dispatcher.utter_message(response="utter_text_needed")
+            return {slot: None}
+        return {slot: value}
+
+    async def validate_hw_assignment(self, value: Any, dispatcher: CollectingDispatcher,
+                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {"hw_assignment": None}
+        assignments = await bs.call(bs.open_assignments, tracker.sender_id)
+        choice = bs.match_assignment(value, assignments)
+        if choice is None:
+            dispatcher.utter_message(response="utter_invalid_assignment")
+            return {"hw_assignment": None}
+        return {"hw_assignment": str(choice)}
+
+    async def validate_hw_what_done(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._free_text(value, dispatcher, tracker, "hw_what_done", optional=False)
+
+    async def validate_hw_how_it_went(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._free_text(value, dispatcher, tracker, "hw_how_it_went", optional=False)
+
+    async def validate_hw_obstacles(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._free_text(value, dispatcher, tracker, "hw_obstacles", optional=True)
+
+    async def validate_hw_feeling(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        if value is None:
+            return {"hw_feeling": None}
+        if value == bs.SKIPPED or bs.is_skip(str(value)):
+            return {"hw_feeling": bs.SKIPPED}
+        rating = bs.parse_rating(str(value))
+        if rating is None:
+            dispatcher.utter_message(response="utter_invalid_rating")
+            return {"hw_feeling": None}
+        return {"hw_feeling": rating}
+
+    async def validate_hw_confirmed(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        if value is None and tracker.get_slot("requested_slot") == "hw_confirmed":
+            dispatcher.utter_message(response="utter_confirm_yes_or_no")
+        return {"hw_confirmed": value}
