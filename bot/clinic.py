@@ -1,0 +1,204 @@
+"""The clinic's crisis resources: load, validate and summarise its configuration file.
+
+usage: python -m bot.clinic check [FILE]
+
+Without FILE, checks the file named by IPT_CLINIC_FILE, or the embedded default
+(bot/clinic_default.yml, which works anywhere: "call your local emergency number").
+A broken file fails with a message naming the file and the field, so `make run` stops at
+start rather than in the middle of someone's crisis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE = Path(__file__).with_name("clinic_default.yml")
+ENV_VAR = "IPT_CLINIC_FILE"
+LOCAL_EMERGENCY = "your local emergency number"
+
+# Digits, spaces, hyphens, dots, brackets and a leading plus: what phone numbers look like.
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,30}$")
+_WEB = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+_TOP_FIELDS = {
+    "name", "country", "emergency_number", "crisis_lines", "on_call_telegram_chat_id",
+    "young_people_resources",
+}
+_LINE_FIELDS = {"name", "phone", "text", "web"}
+
+
+class ClinicConfigError(ValueError):
+    """The clinic file is missing, unreadable or has a field that is wrong."""
+
+
+@dataclass(frozen=True)
+class CrisisLine:
+    """One line people can contact: a name and at least one of phone, text, web."""
+
+    name: str
+    phone: str | None = None
+    text: str | None = None
+    web: str | None = None
+
+    def as_line(self) -> str:
+        """One line of text listing how to reach it (data only, no sentences)."""
+        parts = [p for p in (self.phone, self.text, self.web) if p]
+        return f"{self.name}: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    """A validated clinic configuration."""
+
+    name: str
+    country: str
+    emergency_number: str | None = None
+    crisis_lines: tuple[CrisisLine, ...] = ()
+    on_call_telegram_chat_id: str | None = None
+    young_people_resources: tuple[CrisisLine, ...] = ()
+    source: str = field(default="", compare=False)
+
+    @property
+    def emergency(self) -> str:
+        """The number to call in immediate danger, or "your local emergency number"."""
+        return self.emergency_number or LOCAL_EMERGENCY
+
+    def lines_text(self) -> str:
+        """The crisis lines, one per line; empty when the clinic lists none."""
+        return "\n".join(f"- {line.as_line()}" for line in self.crisis_lines)
+
+    def young_people_text(self) -> str:
+        """The lines for people under 18, one per line; empty when none are listed."""
+        return "\n".join(f"- {line.as_line()}" for line in self.young_people_resources)
+
+
+def _fail(source: str, where: str, problem: str) -> ClinicConfigError:
+    return ClinicConfigError(f"clinic file {source}: field '{where}' {problem}")
+
+
+def _optional_str(raw: dict[str, Any], key: str, where: str, source: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _fail(source, where, f"must be text, got {type(value).__name__}")
+    value = str(value).strip()
+    if not value:
+        raise _fail(source, where, "must not be empty (use null to leave it out)")
+    return value
+
+
+def _lines(raw: Any, where: str, source: str) -> tuple[CrisisLine, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail(source, where, "must be a list of lines")
+    lines = []
+    for i, item in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(source, here, "must be a mapping with name and phone/text/web")
+        unknown = sorted(set(item) - _LINE_FIELDS)
+        if unknown:
+            raise _fail(source, f"{here}.{unknown[0]}", "is not a known field "
+                        f"(known: {', '.join(sorted(_LINE_FIELDS))})")
+        name = _optional_str(item, "name", f"{here}.name", source)
+        if not name:
+            raise _fail(source, f"{here}.name", "is required")
+        phone = _optional_str(item, "phone", f"{here}.phone", source)
+        if phone and not _PHONE.match(phone):
+            raise _fail(source, f"{here}.phone", f"is not a phone number: {phone!r}")
+        text = _optional_str(item, "text", f"{here}.text", source)
+        web = _optional_str(item, "web", f"{here}.web", source)
+        if web and not _WEB.match(web):
+            raise _fail(source, f"{here}.web", f"must be an http(s) address: {web!r}")
+        if not (phone or text or web):
+            raise _fail(source, here, "needs at least one of phone, text, web")
+        lines.append(CrisisLine(name, phone, text, web))
+    return tuple(lines)
+
+
+def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
+    """Validate the mapping read from a clinic file and return the configuration."""
+    if not isinstance(raw, dict):
+        raise ClinicConfigError(f"clinic file {source}: must be a YAML mapping of fields")
+    unknown = sorted(set(raw) - _TOP_FIELDS)
+    if unknown:
+        raise _fail(source, unknown[0], f"is not a known field (known: {', '.join(sorted(_TOP_FIELDS))})")
+    name = _optional_str(raw, "name", "name", source)
+    if not name:
+        raise _fail(source, "name", "is required")
+    country = _optional_str(raw, "country", "country", source)
+    if not country:
+        raise _fail(source, "country", "is required")
+    emergency = _optional_str(raw, "emergency_number", "emergency_number", source)
+    if emergency and not _PHONE.match(emergency):
+        raise _fail(source, "emergency_number", f"is not a phone number: {emergency!r}")
+    chat_id = _optional_str(raw, "on_call_telegram_chat_id", "on_call_telegram_chat_id", source)
+    if chat_id and not re.fullmatch(r"-?[0-9]+|@[A-Za-z0-9_]{5,}", chat_id):
+        raise _fail(source, "on_call_telegram_chat_id",
+                    f"must be a numeric chat id or @channelname: {chat_id!r}")
+    return ClinicConfig(
+        name=name,
+        country=country,
+        emergency_number=emergency,
+        crisis_lines=_lines(raw.get("crisis_lines"), "crisis_lines", source),
+        on_call_telegram_chat_id=chat_id,
+        young_people_resources=_lines(
+            raw.get("young_people_resources"), "young_people_resources", source
+        ),
+        source=source,
+    )
+
+
+def load(path: str | os.PathLike[str] | None = None) -> ClinicConfig:
+    """Load ``path``, else IPT_CLINIC_FILE, else the embedded default; raise if broken."""
+    import yaml
+
+    chosen = path or os.environ.get(ENV_VAR) or DEFAULT_FILE
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ClinicConfigError(f"clinic file {file}: cannot be read ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ClinicConfigError(f"clinic file {file}: is not valid YAML ({exc})") from exc
+    return parse(raw, str(file))
+
+
+def summary(config: ClinicConfig) -> str:
+    """A short human-readable summary for `make run` and the admin."""
+    out = [
+        f"clinic: {config.name} ({config.country}) from {config.source}",
+        f"emergency number: {config.emergency}",
+        f"crisis lines: {len(config.crisis_lines)}",
+    ]
+    out += [f"  {line.as_line()}" for line in config.crisis_lines]
+    out.append(f"young people's lines: {len(config.young_people_resources)}")
+    out.append("on-call Telegram chat: " + ("set" if config.on_call_telegram_chat_id else "not set"))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`check [FILE]`: validate and print a summary; exit 1 on a broken file."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "check" or len(args) > 2:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    try:
+        config = load(args[1] if len(args) == 2 else None)
+    except ClinicConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary(config))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

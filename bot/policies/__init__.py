@@ -1,0 +1,1 @@
+"""Our own Rasa dialogue policies (the crisis response)."""
