@@ -127,3 +127,27 @@ def record_checkin(
         if client is None:
             return None
         return services.record_checkin(s, client, mood, note, worked_on_homework, sender_id).id
+
+
+def record_consent(sender_id: str, url: str | None = None) -> bool:
+    """Record the linked client's consent; False when the conversation is not linked."""
+    with _uow(url) as s:
+        client = services.client_for_sender(s, sender_id)
+        if client is None:
+            return False
+        services.record_consent(s, client)
+        return True
+
+
+def erase_client_of(sender_id: str, url: str | None = None) -> bool:
+    """Erase the client linked to this conversation and all their conversations.
+
+    The caller must have asked for and received the client's confirmation first.
+    False when the conversation is not linked (nothing to erase in the records).
+    """
+    with _uow(url) as s:
+        client = services.client_for_sender(s, sender_id)
+        if client is None:
+            return False
+        services.delete_client(s, client)
+        return True

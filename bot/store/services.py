@@ -206,6 +206,14 @@ def client_for_sender(session: Session, sender_id: str) -> Client | None:
     )
 
 
+def record_consent(session: Session, client: Client, now: datetime | None = None) -> Client:
+    """Record when the client agreed to the privacy notice (kept at the first agreement)."""
+    if client.consent_at is None:
+        client.consent_at = now or utcnow()
+        session.flush()
+    return client
+
+
 def lockout_until(session: Session, sender_id: str, now: datetime | None = None) -> datetime | None:
     """When a conversation may try codes again, if it is locked out now."""
     now = now or utcnow()

@@ -216,3 +216,23 @@ def test_export_has_everything_and_delete_erases_it(url):
         ):
             count = s.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
             assert count == (1 if table in ("channel_links", "enrolment_codes") else 0), table
+
+
+def test_consent_and_erasure_from_the_conversation(url):
+    pid, code = _client(url)
+    assert api.record_consent("tg-11", url=url) is False
+    api.link_account("tg-11", "telegram", code, url=url)
+    assert api.record_consent("tg-11", url=url) is True
+    with db.unit_of_work(url) as s:
+        first = services.get_client(s, pid).consent_at
+        assert first is not None
+    api.record_consent("tg-11", url=url)
+    with db.unit_of_work(url) as s:
+        assert services.get_client(s, pid).consent_at == first
+    _add_events(url, "tg-11", 2)
+    assert api.erase_client_of("tg-11", url=url) is True
+    assert api.client_for_sender("tg-11", url=url) is None
+    assert api.erase_client_of("tg-11", url=url) is False
+    with db.unit_of_work(url) as s:
+        assert s.execute(sa.text("SELECT count(*) FROM events")).scalar() == 0
+        assert s.execute(sa.text("SELECT count(*) FROM clients")).scalar() == 0
