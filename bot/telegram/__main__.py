@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -31,6 +32,9 @@ async def _run(config: TelegramConfig) -> None:
 def main() -> int:
     """Start the service, or say clearly why it is off."""
     _setup_logging()
+    # Opt in to python-telegram-bot's coming timedelta periods (we handle both), which
+    # silences its deprecation warning on every flood-control answer.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         config = TelegramConfig.from_env()
     except ConfigError as exc:

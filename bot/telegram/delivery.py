@@ -9,12 +9,14 @@ import asyncio
 import datetime as dtm
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter, ExtBot
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.telegram.config import TelegramConfig
 from bot.telegram.render import CallbackData, OutMessage, OutPhoto, OutText, render
@@ -40,7 +42,12 @@ def chat_for_sender(sender: str) -> int | None:
         return None
 
 
-def _seconds(value: float | dtm.timedelta) -> float:
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asks us to wait, whichever type python-telegram-bot hands out."""
+    with warnings.catch_warnings():
+        # 22.x warns that retry_after will become a timedelta; both types are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
@@ -80,7 +87,7 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
+                wait = _retry_after_seconds(exc)
                 if attempt == self.max_retries or wait > self.max_wait:
                     raise
                 log.warning("Telegram flood control on %s: waiting %.0f s", endpoint, wait)
