@@ -158,3 +158,35 @@ def test_db_upgrade_works_from_any_directory(tmp_path):
     r = run(url, "db", "upgrade")
     assert r.returncode == 0 and "up to date" in r.stdout
     assert (tmp_path / "fresh.db").exists()
+
+
+def _delete_at_terminal(url: str, pid: str, typed: str) -> subprocess.CompletedProcess:
+    """Run `client delete` with a terminal on stdin and type ``typed`` at the prompt."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, db.ENV_VAR: url}
+    proc = subprocess.Popen(
+        [str(ADMIN), "client", "delete", pid],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    os.write(master, (typed + "\n").encode())
+    out, err = proc.communicate(timeout=60)
+    os.close(master)
+    os.close(slave)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_delete_asks_for_the_client_id_at_a_terminal(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ipt.db'}"
+    pid = ok_json(url, "client", "add", "--name", "Sam")["id"]
+    wrong = _delete_at_terminal(url, pid, "yes")
+    assert wrong.returncode == 1 and "not deleted" in wrong.stderr
+    assert [c["id"] for c in ok_json(url, "client", "list")] == [pid]
+    right = _delete_at_terminal(url, pid, pid.lower())
+    assert right.returncode == 0 and "erased" in right.stdout
+    assert ok_json(url, "client", "list") == []

@@ -446,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n", 2)[2],
         parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
