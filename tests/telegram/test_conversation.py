@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from bot.telegram import texts
-from tests.telegram.conftest import running
 from tests.telegram.fakes import callback_update, message_update
+from tests.telegram.harness import running
 
 pytestmark = pytest.mark.anyio
 CHAT = 4242

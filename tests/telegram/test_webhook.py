@@ -7,8 +7,8 @@ import pytest
 
 from bot.telegram.webhook import SECRET_HEADER
 from tests.helpers import free_port
-from tests.telegram.conftest import running
 from tests.telegram.fakes import message_update
+from tests.telegram.harness import running
 
 pytestmark = pytest.mark.anyio
 CHAT = 777

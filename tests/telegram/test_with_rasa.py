@@ -7,8 +7,8 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
-from tests.telegram.conftest import running
 from tests.telegram.fakes import callback_update, message_update
+from tests.telegram.harness import running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 CHAT = 90210
