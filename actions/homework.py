@@ -320,7 +320,9 @@ class ValidateHomeworkForm(FormValidationAction):
         if value is None:
             return {"hw_assignment": None}
         assignments = await bs.call(bs.open_assignments, tracker.sender_id)
-        choice = bs.match_assignment(value, assignments)
+        from_button = any(e.get("entity") == "hw_assignment"
+                          for e in tracker.latest_message.get("entities") or [])
+        choice = bs.match_assignment(value, assignments, from_button)
         if choice is None:
             dispatcher.utter_message(response="utter_invalid_assignment")
             return {"hw_assignment": None}

@@ -163,15 +163,21 @@ def parse_rating(text: str | None) -> int | None:
     return value if 0 <= value <= 10 else None
 
 
-def match_assignment(text: str | None, assignments: Sequence[AssignmentView]) -> int | str | None:
-    """The assignment id a typed answer names (title or position), ``FREE_ENTRY``, or None."""
+def match_assignment(text: str | None, assignments: Sequence[AssignmentView],
+                     from_button: bool = False) -> int | str | None:
+    """The assignment a choice names, ``FREE_ENTRY``, or None when it names none of these.
+
+    A button carries an id, which must be one of ``assignments`` (the client's own); typed
+    text may give a title, a part of it, or a position ("the second one").
+    """
     plain = _plain(text)
     if not plain:
         return None
     if plain in _FREE_WORDS:
         return FREE_ENTRY
-    if plain.isdigit() and any(a.id == int(plain) for a in assignments):
-        return int(plain)
+    if from_button:
+        return int(plain) if plain.isdigit() and any(a.id == int(plain) for a in assignments) \
+            else None
     titled = [a.id for a in assignments
               if _plain(a.title) == plain or (len(plain) >= 4 and plain in _plain(a.title))]
     if len(titled) == 1:
