@@ -249,7 +249,8 @@ def test_after_linking_with_a_code_the_client_can_check_in(rasa_server, store):
     mood_q = rasa_server.send(sender, "check in")
     assert [b["title"] for r in mood_q for b in r.get("buttons", [])] == [str(i) for i in range(11)]
     assert _response("utter_invalid_mood") in _said(rasa_server.send(sender, "eleven"))
-    rasa_server.send(sender, "3")
+    three = next(b["payload"] for r in mood_q for b in r.get("buttons", []) if b["title"] == "3")
+    rasa_server.send(sender, three)
     asked = _said(rasa_server.send(sender, "A tough week at work, {braces} kept"))
     assert _response("utter_ask_ci_worked_on_homework") in asked
     saved = _said(rasa_server.send(sender, "/affirm"))
