@@ -171,4 +171,5 @@ class CrisisPolicy(Policy):
         if action.startswith("utter_crisis_") and crisis_category(tracker) is not None:
             events = revert_slots_set_by_crisis_message(tracker)
         logger.debug("crisis policy predicts %s", action)
-        return self._prediction(probabilities, events=events, is_no_user_prediction=True)
+        # optional_events: applied only when this prediction wins the ensemble.
+        return self._prediction(probabilities, optional_events=events, is_no_user_prediction=True)

@@ -1,0 +1,99 @@
+"""The clinic configuration: the default works anywhere, a broken file names its field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot import clinic
+from tests.helpers import REPO
+
+EXAMPLE = REPO / "clinic.example.yml"
+
+
+def test_the_built_in_default_tells_people_to_call_their_local_emergency_number(monkeypatch):
+    monkeypatch.delenv(clinic.ENV_VAR, raising=False)
+    config = clinic.load()
+    assert config.emergency == "your local emergency number"
+    assert config.crisis_lines == () and config.on_call_telegram_chat_id is None
+
+
+def test_the_example_clinic_loads_with_its_lines():
+    config = clinic.load(EXAMPLE)
+    assert config.name == "Harbourside Wellbeing Clinic"
+    assert config.emergency == "555 0100"
+    assert [line.name for line in config.crisis_lines] == [
+        "Examplia Night Line", "Harbourside on-call nurse"]
+    assert config.crisis_lines[0].web == "https://night-line.example.org"
+    assert config.on_call_telegram_chat_id == "-1001234567890"
+    assert "Examplia Youth Line: 555 0177" in config.young_people_text()
+    assert config.lines_text().splitlines()[0] == (
+        "- Examplia Night Line: 555 0123, Text TALK to 55501, https://night-line.example.org")
+
+
+def test_ipt_clinic_file_points_at_the_clinics_own_file(monkeypatch):
+    monkeypatch.setenv(clinic.ENV_VAR, str(EXAMPLE))
+    assert clinic.load().name == "Harbourside Wellbeing Clinic"
+
+
+GOOD = "name: C\ncountry: X\n"
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("country: X\n", "'name'"),
+    ("name: C\n", "'country'"),
+    (GOOD + "emergency_number: call the police\n", "'emergency_number'"),
+    (GOOD + "emergency_numbr: '112'\n", "'emergency_numbr'"),
+    (GOOD + "crisis_lines:\n  - name: Line\n", "'crisis_lines[0]'"),
+    (GOOD + "crisis_lines:\n  - phone: '123'\n", "'crisis_lines[0].name'"),
+    (GOOD + "crisis_lines:\n  - name: L\n    phone: call me\n", "'crisis_lines[0].phone'"),
+    (GOOD + "crisis_lines:\n  - name: L\n    web: ftp://x\n", "'crisis_lines[0].web'"),
+    (GOOD + "crisis_lines:\n  - name: L\n    fone: '1'\n", "'crisis_lines[0].fone'"),
+    (GOOD + "crisis_lines: nope\n", "'crisis_lines'"),
+    (GOOD + "on_call_telegram_chat_id: my chat\n", "'on_call_telegram_chat_id'"),
+    (GOOD + "young_people_resources:\n  - name: Y\n", "'young_people_resources[0]'"),
+    (GOOD + "name: ''\n", "'name'"),
+])
+def test_a_broken_file_fails_naming_the_field(tmp_path, text, field):
+    path = tmp_path / "clinic.yml"
+    path.write_text(text)
+    with pytest.raises(clinic.ClinicConfigError) as error:
+        clinic.load(path)
+    assert field in str(error.value) and str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["- a list\n", "name: [unclosed\n", ""])
+def test_a_file_that_is_not_a_mapping_fails_clearly(tmp_path, text):
+    path = tmp_path / "clinic.yml"
+    path.write_text(text)
+    with pytest.raises(clinic.ClinicConfigError, match="clinic file"):
+        clinic.load(path)
+
+
+def test_a_missing_file_fails_clearly(tmp_path):
+    with pytest.raises(clinic.ClinicConfigError, match="cannot be read"):
+        clinic.load(tmp_path / "nope.yml")
+
+
+def test_check_prints_a_summary_and_exits_zero(capsys):
+    assert clinic.main(["check", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "Harbourside Wellbeing Clinic" in out and "crisis lines: 2" in out
+    assert "on-call Telegram chat: set" in out
+
+
+def test_check_of_a_broken_file_exits_one_naming_the_field(tmp_path, capsys):
+    path = tmp_path / "clinic.yml"
+    path.write_text("name: C\n")
+    assert clinic.main(["check", str(path)]) == 1
+    assert "'country' is required" in capsys.readouterr().err
+
+
+def test_check_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "bot.clinic", "check"], check=False, cwd=REPO,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "your local emergency number" in result.stdout
