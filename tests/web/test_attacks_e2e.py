@@ -7,6 +7,7 @@ Telegram conversation (``tg-<chat_id>``). Neither gets a message processed or a 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -22,12 +23,19 @@ WAIT = 20.0
 
 
 class Visitor:
-    """A socket.io client talking to our web server, recording what it receives."""
+    """A socket.io client talking to our web server, recording what it receives.
+
+    Long-polling uses python-socketio's client; its websocket transport needs a newer aiohttp
+    than Rasa allows, so for websockets we speak the (small) engine.io v4 protocol ourselves.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        self.http: aiohttp.ClientSession | None = None
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.reader: asyncio.Task | None = None
         for name in ("session_confirm", REFUSED_EVENT, "bot_uttered"):
             self.sio.on(name, self._recorder(name))
 
@@ -37,8 +45,42 @@ class Visitor:
         return record
 
     async def connect(self, transport: str) -> None:
-        await self.sio.connect(self.url, socketio_path="socket.io", transports=[transport],
-                               wait_timeout=10)
+        if transport == "polling":
+            await self.sio.connect(self.url, socketio_path="socket.io", transports=["polling"],
+                                   wait_timeout=10)
+            return
+        self.http = aiohttp.ClientSession()
+        self.ws = await self.http.ws_connect(
+            f"{self.url}/socket.io/?EIO=4&transport=websocket".replace("http", "ws", 1))
+        assert (await self.ws.receive(timeout=10)).data.startswith("0{")  # engine.io open
+        await self.ws.send_str("40")  # socket.io connect to the default namespace
+        assert (await self.ws.receive(timeout=10)).data.startswith("40")
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.data == "2":  # engine.io ping
+                await self.ws.send_str("3")
+            elif msg.data.startswith("42"):
+                name, *args = json.loads(msg.data[2:])
+                await self.events.put((name, args[0] if args else None))
+
+    async def emit(self, event: str, data: dict) -> None:
+        if self.ws is None:
+            await self.sio.emit(event, data)
+        else:
+            await self.ws.send_str("42" + json.dumps([event, data]))
+
+    async def disconnect(self) -> None:
+        if self.ws is None:
+            await self.sio.disconnect()
+            return
+        if self.reader:
+            self.reader.cancel()
+        await self.ws.close()
+        assert self.http is not None
+        await self.http.close()
 
     async def next(self, timeout: float = WAIT) -> tuple[str, object]:
         return await asyncio.wait_for(self.events.get(), timeout)
@@ -66,14 +108,14 @@ def test_a_signed_session_talks_to_the_assistant(web_server, transport):
         visitor = Visitor(web_server.url)
         await visitor.connect(transport)
         try:
-            await visitor.sio.emit("session_request", {"session_id": session["session_id"]})
+            await visitor.emit("session_request", {"session_id": session["session_id"]})
             assert await visitor.next() == ("session_confirm", session["session_id"])
-            await visitor.sio.emit("user_uttered", {"message": "what is IPT",
+            await visitor.emit("user_uttered", {"message": "what is IPT",
                                                     "session_id": session["session_id"]})
             name, data = await visitor.next()
             assert name == "bot_uttered" and data["text"], data
         finally:
-            await visitor.sio.disconnect()
+            await visitor.disconnect()
 
     asyncio.run(run())
 
@@ -85,13 +127,13 @@ def test_a_made_up_web_id_is_refused(web_server, rasa_server):
         visitor = Visitor(web_server.url)
         await visitor.connect("polling")
         try:
-            await visitor.sio.emit("session_request", {"session_id": made_up})
+            await visitor.emit("session_request", {"session_id": made_up})
             assert (await visitor.next())[0] == REFUSED_EVENT
-            await visitor.sio.emit("user_uttered", {"message": "hello", "session_id": made_up})
+            await visitor.emit("user_uttered", {"message": "hello", "session_id": made_up})
             assert (await visitor.next())[0] == REFUSED_EVENT
             assert await visitor.nothing_more() == []
         finally:
-            await visitor.sio.disconnect()
+            await visitor.disconnect()
 
     asyncio.run(run())
     assert user_texts(rasa_server, made_up) == []
@@ -110,16 +152,16 @@ def test_a_web_client_cannot_take_over_a_telegram_conversation(web_server, rasa_
         await visitor.connect("websocket")
         try:
             for claimed in (victim, relabelled):
-                await visitor.sio.emit("session_request", {"session_id": claimed})
+                await visitor.emit("session_request", {"session_id": claimed})
                 assert (await visitor.next())[0] == REFUSED_EVENT
-                await visitor.sio.emit("user_uttered", {"message": "what is IPT",
+                await visitor.emit("user_uttered", {"message": "what is IPT",
                                                         "session_id": claimed})
                 assert (await visitor.next())[0] == REFUSED_EVENT
             # the Telegram user's replies are not delivered to the attacker either
             await asyncio.to_thread(rasa_server.send, victim, "thank you")
             assert await visitor.nothing_more() == []
         finally:
-            await visitor.sio.disconnect()
+            await visitor.disconnect()
 
     asyncio.run(run())
     assert user_texts(rasa_server, victim) == ["hello", "thank you"]

@@ -18,6 +18,9 @@ export const LABELS = {
     offline: 'The assistant can’t be reached right now. Retrying…',
     crisisTitle: 'You deserve support right now',
     crisisNote: 'If you are in immediate danger, call your local emergency number.',
+    crisisHide: 'Hide',
+    crisisShow: 'Show',
+    connecting: 'Connecting…',
   },
   de: {
     launcher: 'Fragen zu IPT?',
@@ -36,5 +39,8 @@ export const LABELS = {
     offline: 'Der Assistent ist gerade nicht erreichbar. Neuer Versuch…',
     crisisTitle: 'Sie verdienen jetzt Unterstützung',
     crisisNote: 'Wenn Sie in akuter Gefahr sind, rufen Sie den Notruf an.',
+    crisisHide: 'Ausblenden',
+    crisisShow: 'Anzeigen',
+    connecting: 'Verbindung wird aufgebaut…',
   },
 };

@@ -66,7 +66,14 @@ header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px
   background: #fdf0ee; border: 1px solid #efc7c2; border-left: 6px solid #a4262c; border-radius: 10px;
   color: #3b1d1b; font-size: 14px;
 }
+.crisis-head { display: flex; align-items: flex-start; justify-content: space-between; gap: 8px; }
 .crisis-title { margin: 0 0 6px; font-weight: 700; color: #7a1a1f; font-size: 15px; }
+.crisis-toggle {
+  flex: none; margin: -3px -4px 0 0; padding: 2px 10px; min-height: 28px; border-radius: 8px;
+  border: 1px solid #d9a8a2; background: #fff; color: #7a1a1f; font-size: 13px; font-weight: 600;
+}
+.crisis.folded #ipt-crisis-details { display: none; }
+.crisis.folded .crisis-title { margin: 0; }
 .crisis-body p { margin: 0 0 6px; white-space: pre-line; }
 .crisis-note { margin: 6px 0 0; font-weight: 600; }
 .crisis a { color: #7a1a1f; }

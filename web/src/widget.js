@@ -60,15 +60,32 @@ function el(tag, props = {}, children = []) {
   return node;
 }
 
+// A phone number in a crisis message: at least 3 digits, spaces or dashes between groups.
+const PHONE = /(\+?\d[\d \-]{1,16}\d)/g;
+
+// In a crisis message phone numbers become tel: links: one tap to call on a phone.
+function phoneLinks(text) {
+  const frag = document.createDocumentFragment();
+  String(text).split(PHONE).forEach((part, i) => {
+    const digits = part.replace(/\D/g, '');
+    if (i % 2 === 1 && digits.length >= 3) {
+      frag.append(el('a', { href: `tel:${part.trim().startsWith('+') ? '+' : ''}${digits}`, text: part }));
+    } else if (part) {
+      frag.append(document.createTextNode(part));
+    }
+  });
+  return frag;
+}
+
 // Text only, never HTML from the server: web addresses become links, the rest stays text.
-function richText(text) {
+function richText(text, crisis = false) {
   const frag = document.createDocumentFragment();
   const parts = String(text).split(/(https?:\/\/[^\s<>"')]+)/g);
   parts.forEach((part, i) => {
     if (i % 2 === 1) {
       frag.append(el('a', { href: part, target: '_blank', rel: 'noopener noreferrer', text: part }));
     } else if (part) {
-      frag.append(document.createTextNode(part));
+      frag.append(crisis ? phoneLinks(part) : document.createTextNode(part));
     }
   });
   return frag;
@@ -131,10 +148,18 @@ class IptCompanionChat extends HTMLElement {
     this.closeButton.innerHTML = ICON_CLOSE;
 
     this.crisisBody = el('div', { class: 'crisis-body' });
+    this.crisisToggle = el('button', {
+      class: 'crisis-toggle', type: 'button', 'aria-expanded': 'true', 'aria-controls': 'ipt-crisis-details',
+      text: t.crisisHide, onclick: () => this.toggleCrisis(),
+    });
     this.crisis = el('div', { class: 'crisis', role: 'alert', hidden: true }, [
-      el('p', { class: 'crisis-title', text: t.crisisTitle }),
-      this.crisisBody,
-      el('p', { class: 'crisis-note', text: t.crisisNote }),
+      el('div', { class: 'crisis-head' }, [
+        el('p', { class: 'crisis-title', text: t.crisisTitle }), this.crisisToggle,
+      ]),
+      el('div', { id: 'ipt-crisis-details' }, [
+        this.crisisBody,
+        el('p', { class: 'crisis-note', text: t.crisisNote }),
+      ]),
     ]);
 
     this.status = el('div', { class: 'status', role: 'status' });
@@ -241,7 +266,9 @@ class IptCompanionChat extends HTMLElement {
       withCredentials: false,
     });
     this.socket = socket;
+    this.setStatus(this.t.connecting);
     socket.on('connect', () => {
+      this.everConnected = true;
       this.confirmed = false;
       socket.emit('session_request', { session_id: this.session.session_id });
     });
@@ -272,7 +299,9 @@ class IptCompanionChat extends HTMLElement {
       this.confirmed = false;
       this.setStatus(this.t.reconnecting, true);
     });
-    socket.io.on('reconnect_attempt', () => this.setStatus(this.t.reconnecting, true));
+    socket.io.on('reconnect_attempt', () => {
+      if (this.everConnected) this.setStatus(this.t.reconnecting, true);
+    });
   }
 
   async ensureSession(forceNew = false) {
@@ -367,7 +396,7 @@ class IptCompanionChat extends HTMLElement {
 
   renderEntry(entry, isLast) {
     const who = entry.who === 'user' ? this.t.you : this.t.assistant;
-    const bubble = el('div', { class: 'bubble' }, [richText(entry.text)]);
+    const bubble = el('div', { class: 'bubble' }, [richText(entry.text, entry.crisis)]);
     const item = el('li', { class: `msg ${entry.who}${entry.crisis ? ' crisis-msg' : ''}` }, [
       el('span', { class: 'sr-only', text: `${who}: ` }), bubble,
     ]);
@@ -398,8 +427,16 @@ class IptCompanionChat extends HTMLElement {
 
   showCrisis(texts) {
     this.crisisBody.textContent = '';
-    for (const text of texts) this.crisisBody.append(el('p', {}, [richText(text)]));
+    for (const text of texts) this.crisisBody.append(el('p', {}, [richText(text, true)]));
     this.crisis.hidden = false;
+    this.toggleCrisis(true);
+  }
+
+  // The visitor may fold the banner to read the conversation; its title stays in view.
+  toggleCrisis(open = this.crisis.classList.contains('folded')) {
+    this.crisis.classList.toggle('folded', !open);
+    this.crisisToggle.setAttribute('aria-expanded', String(open));
+    this.crisisToggle.textContent = open ? this.t.crisisHide : this.t.crisisShow;
   }
 
   hideCrisis() {
