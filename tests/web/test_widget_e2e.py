@@ -37,6 +37,13 @@ def open_widget(page: Page, url: str) -> None:
     expect(bot_messages(page)).not_to_have_count(0)
 
 
+def scrolled_to_end(page: Page) -> None:
+    """Wait until the conversation shows its newest message (before a screenshot)."""
+    page.wait_for_function(f"""() => {{
+        const log = document.querySelector("{HOST}").shadowRoot.querySelector(".log");
+        return log.scrollTop + log.clientHeight >= log.scrollHeight - 2; }}""")
+
+
 def ask(page: Page, text: str) -> str:
     """Type ``text``, press Enter, wait for the answer and return its first message's text."""
     before = bot_messages(page).count()
@@ -53,8 +60,15 @@ def test_ask_tap_a_button_and_keep_the_history_after_reload(page, web_server, ar
     panel = page.locator(f"{HOST} .panel")
     expect(panel).to_contain_text("Automated assistant, not a therapist and not for emergencies")
 
+    # the typing indicator shows while the assistant answers (recorded, as answers are quick)
+    typing = page.locator(f"{HOST} .typing")
+    typing.evaluate("""el => { window.__typingShown = false;
+        new MutationObserver(() => { if (!el.hidden) window.__typingShown = true; })
+            .observe(el, { attributes: true }); }""")
     answer = ask(page, "what is IPT")
     assert re.search(r"Interpersonal|IPT", answer) and not FALLBACK.search(answer), answer
+    assert page.evaluate("window.__typingShown") is True
+    expect(typing).to_be_hidden()
 
     replies = page.locator(f"{HOST} .replies .reply")
     expect(replies.first).to_be_visible()
@@ -66,6 +80,7 @@ def test_ask_tap_a_button_and_keep_the_history_after_reload(page, web_server, ar
     expect(bot_messages(page)).not_to_have_count(before)
     tapped_answer = bot_messages(page).nth(before).inner_text()
     assert not FALLBACK.search(tapped_answer), tapped_answer
+    scrolled_to_end(page)
     page.screenshot(path=str(artifacts / "widget-desktop.png"))
 
     log = page.locator(f"{HOST} .log")
@@ -175,6 +190,7 @@ def test_phone_width(browser, web_server, artifacts):
         assert reply_box["height"] >= 40  # a comfortable touch target
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= 390, "the page scrolls sideways"
+        scrolled_to_end(page)
         page.screenshot(path=str(artifacts / "widget-phone.png"))
         page.locator(f"{HOST} .close").tap()
         expect(page.locator(f"{HOST} .launcher")).to_be_visible()
@@ -203,5 +219,12 @@ def test_a_crisis_message_shows_the_crisis_banner(page, web_server, artifacts):
     box.fill("I want to kill myself")
     box.press("Enter")
     expect(banner).to_be_visible(timeout=15_000)
-    expect(banner).not_to_be_empty()
+    expect(page.locator(f"{HOST} .crisis-body p").first).not_to_be_empty()
+    expect(page.locator(f"{HOST} li.msg.crisis-msg").first).to_be_visible()
+    scrolled_to_end(page)
     page.screenshot(path=str(artifacts / "widget-crisis.png"))
+    # still there after a reload: the visitor must not lose the numbers
+    text = page.locator(f"{HOST} .crisis-body").inner_text()
+    page.reload()
+    expect(banner).to_be_visible()
+    assert page.locator(f"{HOST} .crisis-body").inner_text() == text

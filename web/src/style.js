@@ -84,7 +84,7 @@ header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px
 
 .log {
   flex: 1; margin: 0; padding: 16px 14px 8px; list-style: none; overflow-y: auto;
-  display: flex; flex-direction: column; gap: 10px; scroll-behavior: smooth;
+  display: flex; flex-direction: column; gap: 10px;
 }
 .log:focus-visible { outline-offset: -3px; }
 .msg { display: flex; flex-direction: column; max-width: 88%; }
@@ -120,7 +120,7 @@ header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px
 @keyframes ipt-bounce { 0%, 80%, 100% { transform: translateY(0); opacity: .5; } 40% { transform: translateY(-4px); opacity: 1; } }
 @media (prefers-reduced-motion: reduce) {
   .dot { animation: none; }
-  .launcher, .log { transition: none; scroll-behavior: auto; }
+  .launcher { transition: none; }
 }
 
 .composer {

@@ -326,8 +326,14 @@ class IptCompanionChat extends HTMLElement {
     if (!Array.isArray(transcript)) return;
     this.transcript = transcript;
     transcript.forEach((entry, i) => this.renderEntry(entry, i === transcript.length - 1));
-    const crisisTexts = transcript.filter((e) => e.crisis).map((e) => e.text);
-    if (crisisTexts.length) this.showCrisis(crisisTexts);
+    const last = transcript.map((e) => e.crisis).lastIndexOf(true);
+    if (last >= 0) {
+      const texts = [];
+      for (let i = last; i >= 0 && transcript[i].who === 'bot'; i -= 1) {
+        if (transcript[i].crisis) texts.unshift(transcript[i].text);
+      }
+      this.showCrisis(texts);
+    }
   }
 
   save() {
@@ -381,9 +387,7 @@ class IptCompanionChat extends HTMLElement {
       : [];
     const entry = { who: 'bot', text: message.text, replies, crisis: message.crisis === true };
     this.add(entry);
-    if (entry.crisis) {
-      this.showCrisis(this.transcript.filter((e) => e.crisis).slice(-4).map((e) => e.text));
-    }
+    if (entry.crisis) this.showCrisis(this.crisisTextsOfThisTurn());
   }
 
   add(entry) {
@@ -423,6 +427,15 @@ class IptCompanionChat extends HTMLElement {
     this.transcript.forEach((entry, i) => {
       if (entry.crisis && items[i]) items[i].classList.add('crisis-msg');
     });
+  }
+
+  // The crisis messages since the visitor last wrote: the response the banner repeats.
+  crisisTextsOfThisTurn() {
+    const texts = [];
+    for (let i = this.transcript.length - 1; i >= 0 && this.transcript[i].who === 'bot'; i -= 1) {
+      if (this.transcript[i].crisis) texts.unshift(this.transcript[i].text);
+    }
+    return texts;
   }
 
   showCrisis(texts) {
