@@ -20,6 +20,8 @@ credentials.yml::
 from __future__ import annotations
 
 import logging
+import os
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +37,19 @@ from bot.web import signing
 logger = logging.getLogger(__name__)
 
 REFUSED_EVENT = "session_refused"
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+TOO_LONG = (
+    "That message is too long for me to read in one go. Could you send it in a shorter "
+    "message, under {limit} characters?"
+)
+
+
+def clean_text(text: str) -> str:
+    """Remove control characters (keeping newlines and tabs) and surrounding whitespace."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
+    ).strip()
 CRISIS_RESPONSE_PREFIX = "utter_crisis"
 
 
@@ -96,6 +111,7 @@ class SignedSocketIOInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self._secret = secret
         self._max_age = max_age
+        self._max_chars = int(os.environ.get("IPT_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS))
 
     def get_output_channel(self) -> SignedSocketIOOutput | None:
         """Output channel for messages Rasa sends on its own (reminders, external events)."""
@@ -174,6 +190,15 @@ class SignedSocketIOInput(SocketIOInput):
             text = data.get("message")
             if not isinstance(text, str):
                 await refuse(sid, "malformed message")
+                return
+            text = clean_text(text)
+            if not text:
+                return
+            if len(text) > self._max_chars:
+                # refused with a clear answer, not processed (issue 9: input limits)
+                await sio.emit(self.bot_message_evt,
+                               {"text": TOO_LONG.format(limit=self._max_chars)},
+                               room=sid, namespace=self.namespace)
                 return
             output_channel = SignedSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(UserMessage(

@@ -125,6 +125,19 @@ def test_malformed_events_are_refused_without_error(harness, data):
     assert harness.received == []
 
 
+def test_control_characters_are_removed_and_long_messages_refused_with_an_answer(harness):
+    session = signing.issue(SECRET)
+    harness.call("session_request", "sid1", {"session_id": session.token})
+    harness.call("user_uttered", "sid1", {"message": "what\x00 is\x1b IPT\r\n",
+                                          "session_id": session.token})
+    assert [m.text for m in harness.received] == ["what is IPT"]
+    harness.call("user_uttered", "sid1", {"message": "a" * 2001, "session_id": session.token})
+    assert len(harness.received) == 1  # not processed
+    answers = harness.events("bot_uttered")
+    assert len(answers) == 1 and "2000 characters" in answers[0][1]["text"]
+    assert answers[0][2] == "sid1"
+
+
 def test_credentials_build_our_channel_with_persistence():
     channel = SignedSocketIOInput.from_credentials({"session_persistence": True})
     assert isinstance(channel, SignedSocketIOInput)

@@ -102,7 +102,7 @@ class IptCompanionChat extends HTMLElement {
     this.config = {
       server: attr('data-server', defaultServer()).replace(/\/$/, ''),
       title: attr('data-title', 'IPT Companion'),
-      color: parseHex(attr('data-color', '')) ? attr('data-color', '').trim() : '#2f6b66',
+      color: parseHex(attr('data-color', '')) ? `#${attr('data-color', '').trim().replace(/^#/, '')}` : '#2f6b66',
       lang: attr('data-lang', 'en'),
       initPayload: attr('data-init-payload', '/greet'),
     };
