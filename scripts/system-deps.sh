@@ -2,6 +2,7 @@
 # Install the Debian packages the tests and the deployment need, only when missing:
 #   chromium  the real browser the widget's end-to-end tests drive (no browser download)
 #   nginx     the load balancer in front of several Rasa servers (scaling)
+#   npm       builds the chat widget (scripts/build-widget.sh); only if no Node.js is installed
 # Idempotent and quiet when everything is present; works as root in CI with no stdin.
 set -euo pipefail
 
@@ -9,11 +10,14 @@ set -euo pipefail
 declare -A NEEDS=(
   [chromium]=/usr/bin/chromium
   [nginx]=/usr/sbin/nginx
+  [npm]=npm
 )
+
+present() { [[ -x $1 ]] || command -v "$1" >/dev/null 2>&1; }
 
 missing=()
 for pkg in "${!NEEDS[@]}"; do
-  [[ -x "${NEEDS[$pkg]}" ]] || missing+=("$pkg")
+  present "${NEEDS[$pkg]}" || missing+=("$pkg")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
@@ -34,5 +38,5 @@ $SUDO apt-get update -qq </dev/null
 $SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
   apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 for pkg in "${missing[@]}"; do
-  [[ -x "${NEEDS[$pkg]}" ]] || { echo "system-deps: $pkg did not install" >&2; exit 1; }
+  present "${NEEDS[$pkg]}" || { echo "system-deps: $pkg did not install" >&2; exit 1; }
 done
