@@ -219,8 +219,12 @@ def test_a_crisis_message_shows_the_crisis_banner(page, web_server, artifacts):
     box.fill("I want to kill myself")
     box.press("Enter")
     expect(banner).to_be_visible(timeout=15_000)
-    expect(page.locator(f"{HOST} .crisis-body p").first).not_to_be_empty()
-    expect(page.locator(f"{HOST} li.msg.crisis-msg").first).to_be_visible()
+    # the crisis response and then the resources (emergency number, lines): both in the banner
+    page.wait_for_function(f"""() => document.querySelector("{HOST}").shadowRoot
+        .querySelectorAll(".crisis-body p").length >= 2""")
+    flagged = page.locator(f"{HOST} li.msg.crisis-msg .bubble").all_inner_texts()
+    assert page.locator(f"{HOST} .crisis-body p").all_inner_texts() == flagged
+    assert any("emergency" in text for text in flagged), flagged
     scrolled_to_end(page)
     page.screenshot(path=str(artifacts / "widget-crisis.png"))
     # still there after a reload: the visitor must not lose the numbers
