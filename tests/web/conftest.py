@@ -77,9 +77,13 @@ def web_server(rasa_server, widget_bundle, session_dir, server_env) -> Iterator[
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright (no browser download)."""
+    """Debian's chromium driven by Playwright (no browser download).
+
+    Module scope: Playwright's sync API keeps an event loop marked as running in this thread
+    while it is open, which would break ``asyncio.run`` in tests that come after.
+    """
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: run `make system-deps` (scripts/system-deps.sh)")
     from playwright.sync_api import sync_playwright

@@ -232,3 +232,14 @@ def test_a_crisis_message_shows_the_crisis_banner(page, web_server, artifacts):
     page.reload()
     expect(banner).to_be_visible()
     assert page.locator(f"{HOST} .crisis-body").inner_text() == text
+
+
+def test_no_message_text_in_the_logs(page, web_server, session_dir):
+    open_widget(page, web_server.url)
+    secret_words = "my sister Zelda and I argue about the garden"
+    ask(page, secret_words)
+    logs = {name: (session_dir / name).read_text(errors="replace")
+            for name in ("web.log", "rasa.log", "actions.log") if (session_dir / name).exists()}
+    assert "web.log" in logs and "rasa.log" in logs
+    for name, text in logs.items():
+        assert "Zelda" not in text, f"{name} holds the visitor's words"
