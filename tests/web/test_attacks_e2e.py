@@ -74,7 +74,8 @@ class Visitor:
 
     async def disconnect(self) -> None:
         if self.ws is None:
-            await self.sio.disconnect()
+            # abort: don't wait for the pending long-poll to come back (up to the ping interval)
+            await self.sio.eio.disconnect(abort=True)
             return
         if self.reader:
             self.reader.cancel()
