@@ -95,29 +95,39 @@ def test_the_fallback_classifier_cannot_undo_a_crisis():
     assert out.get("intent_ranking")[0] == {"name": "crisis_suicide", "confidence": 1.0}
 
 
-def test_a_crisis_intent_ranked_above_the_threshold_is_taken():
+def test_a_crisis_intent_ranked_above_a_configured_ranking_threshold_is_taken():
+    from bot.nlu.crisis import CrisisDetector
+
     ranking = [{"name": "ask_grief", "confidence": 0.80},
                {"name": "crisis_abuse", "confidence": 0.06}]
-    out = detect("things at home are bad lately", intent="ask_grief", confidence=0.8,
-                 ranking=ranking)
+    wide = CrisisDetector({**CrisisDetector.get_default_config(), "ranking_threshold": 0.05})
+    msg = message("things at home are bad lately", intent="ask_grief", confidence=0.8,
+                  ranking=ranking)
+    out = wide.process([msg])[0]
     assert out.get("intent")["name"] == "crisis_abuse"
     assert out.get("crisis")["layer"] == "model"
 
 
-def test_a_crisis_intent_ranked_below_the_threshold_is_left_alone():
-    ranking = [{"name": "ask_grief", "confidence": 0.96},
-               {"name": "crisis_abuse", "confidence": 0.01}]
-    out = detect("things at home are bad lately", intent="ask_grief", confidence=0.96,
+def test_by_default_a_crisis_intent_lower_in_the_ranking_is_left_alone():
+    ranking = [{"name": "ask_grief", "confidence": 0.80},
+               {"name": "crisis_abuse", "confidence": 0.19}]
+    out = detect("things at home are bad lately", intent="ask_grief", confidence=0.80,
                  ranking=ranking)
-    assert out.get("intent") == {"name": "ask_grief", "confidence": 0.96}
+    assert out.get("intent") == {"name": "ask_grief", "confidence": 0.80}
     assert out.get("intent_ranking") == ranking
     assert out.get("crisis") is None
 
 
 def test_a_top_crisis_intent_is_kept_with_confidence_one():
-    out = detect("i feel so empty", intent="crisis_suicide", confidence=0.5)
+    out = detect("i feel so empty", intent="crisis_suicide", confidence=0.85)
     assert out.get("intent") == {"name": "crisis_suicide", "confidence": 1.0}
     assert out.get("crisis")["layer"] == "model"
+
+
+def test_a_weak_top_crisis_intent_alone_is_not_taken():
+    out = detect("i feel so empty", intent="crisis_suicide", confidence=0.5)
+    assert out.get("intent") == {"name": "crisis_suicide", "confidence": 0.5}
+    assert out.get("crisis") is None
 
 
 def test_without_a_spacy_doc_the_detector_tokenises_itself():
