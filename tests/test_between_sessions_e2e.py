@@ -39,8 +39,9 @@ def _model_has_crisis_policy() -> bool:
         return False
     with tarfile.open(MODEL) as archive:
         for member in archive.getmembers():
-            if member.name.endswith("metadata.json"):
-                return b"CrisisPolicy" in archive.extractfile(member).read()
+            small_json = member.isfile() and member.size < 5_000_000 and member.name.endswith(".json")
+            if small_json and b"CrisisPolicy" in archive.extractfile(member).read():
+                return True
     return False
 
 
