@@ -10,6 +10,7 @@ RASA    := $(VENV)/bin/rasa
 STAMP   := $(VENV)/.installed
 SPACY   := var/spacy/en_ipt
 MODEL   := models/ipt.tar.gz
+WIDGET  := bot/web/static/widget.js
 # Everything the model is trained from: a change to any of these retrains, nothing else does.
 TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) \
                 $(shell find bot/nlu bot/policies -type f -name '*.py' 2>/dev/null)
@@ -40,7 +41,11 @@ $(SPACY): $(STAMP) bot/spacy_model.py
 system-deps:
 	@scripts/system-deps.sh
 
-setup: $(STAMP) $(SPACY)
+$(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) scripts/build-widget.sh
+	@echo ">>> building the chat widget (npm ci + esbuild)"
+	@scripts/build-widget.sh
+
+setup: $(STAMP) $(SPACY) $(WIDGET)
 	@$(PY) -m bot.setup_check
 
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
@@ -49,9 +54,10 @@ $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@touch $@
 
 run: setup $(MODEL)
+	@$(PY) -m bot.clinic check
 	$(PY) -m bot.run --model $(MODEL)
 
-test: setup $(MODEL) system-deps
+test: system-deps setup $(MODEL)
 	$(PY) -m pytest
 
 eval: setup
