@@ -79,8 +79,9 @@ def test_no_passage_repeats_a_seed_document():
 def test_rasa_data_validate_is_clean():
     """No errors, and no warning but "response not used in a story or rule".
 
-    That one warning is expected: actions send those responses by name (follow-ups,
-    form prompts, crisis resources), which Rasa's validator cannot see.
+    Those warnings are expected: actions send those responses by name (follow-ups,
+    form prompts, crisis resources), and form-only intents fill slots through slot
+    mappings, which Rasa's validator does not look at. Every other warning fails.
     """
     result = subprocess.run(
         [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain",
@@ -91,5 +92,5 @@ def test_rasa_data_validate_is_clean():
     assert result.returncode == 0, output[-4000:]
     warnings = [ln for ln in output.splitlines() if "UserWarning" in ln]
     unexpected = [ln for ln in warnings
-                  if not re.search(r"The utterance '\w+' is not used in any story or rule", ln)]
+                  if not re.search(r"The (utterance|intent) '\w+' is not used in any story or rule", ln)]
     assert not unexpected, "\n".join(unexpected[:20])
