@@ -188,8 +188,6 @@ def test_too_long_text_is_refused_not_cut(rasa_server, store):
     assert _entries(store, cid) == []
 
 
-@pytest.mark.xfail(reason="open: after an IPT question mid-form the entry is not saved in the "
-                   "end-to-end run (form resumes, later answers not taken); see issue 5 note")
 def test_an_ipt_question_mid_form_is_answered_and_the_form_resumes(rasa_server, store):
     sender = _sender("question")
     cid, _ = _client(store, sender)
