@@ -9,34 +9,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.form_common import (
+    BetweenSessionsFormValidation,
+    clear,
+    latest_intent,
+    latest_text,
+)
 from bot import between_sessions as bs
 from bot.store.services import StoreError
 
 log = logging.getLogger(__name__)
-
-
-def _reset() -> list[EventType]:
-    """Clear the check-in's answers."""
-    return [SlotSet(name, None) for name in bs.CHECKIN_SLOTS]
-
-
-def _intent(tracker: Tracker) -> str | None:
-    """The latest message's intent; a crisis the safety layer noted counts even if replaced."""
-    crisis = (tracker.latest_message.get("crisis") or {}).get("category")
-    if crisis:
-        return f"crisis_{crisis}"
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def _text(tracker: Tracker) -> str:
-    """The latest message as the client wrote it."""
-    return tracker.latest_message.get("text") or ""
 
 
 class ActionSaveCheckin(Action):
@@ -45,57 +33,42 @@ class ActionSaveCheckin(Action):
     def name(self) -> str:
         return "action_save_checkin"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         mood = tracker.get_slot("ci_mood")
         if mood is None:
             dispatcher.utter_message(response="utter_form_stopped")
-            return _reset()
+            return clear(bs.CHECKIN_SLOTS)
         # The last answer's time is the idempotency key: a retried call saves nothing new.
         when = bs.message_time(bs.last_user_timestamp(tracker.events))
         try:
-            saved = await bs.call(bs.save_checkin, tracker.sender_id, int(mood),
-                                  bs.optional(tracker.get_slot("ci_note")),
-                                  tracker.get_slot("ci_worked_on_homework"), when)
+            saved = await bs.call(
+                bs.save_checkin,
+                tracker.sender_id,
+                int(mood),
+                bs.optional(tracker.get_slot("ci_note")),
+                tracker.get_slot("ci_worked_on_homework"),
+                when,
+            )
         except (StoreError, SQLAlchemyError, ValueError):
             log.exception("could not save a check-in")
             dispatcher.utter_message(response="utter_checkin_save_failed")
-            return _reset()
+            return clear(bs.CHECKIN_SLOTS)
         dispatcher.utter_message(
-            response="utter_not_linked" if saved is None else "utter_checkin_saved")
-        return _reset()
+            response="utter_not_linked" if saved is None else "utter_checkin_saved"
+        )
+        return clear(bs.CHECKIN_SLOTS)
 
 
-class ValidateCheckinForm(FormValidationAction):
+class ValidateCheckinForm(BetweenSessionsFormValidation):
     """Read a 0-10 mood, keep the note as written, ask about homework only if some is open."""
 
     def name(self) -> str:
         return "validate_checkin_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        # "never mind" is a deny example in the NLU data, so it reaches us as an answer.
-        if tracker.get_slot("requested_slot") and _intent(tracker) != "stop_form" and \
-                bs.classify_answer(_intent(tracker), _text(tracker)) == "stop":
-            return [*_reset(), ActiveLoop(None)]
-        return await super().run(dispatcher, tracker, domain)
-
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
-        try:
-            has_open = bool(await bs.call(bs.open_assignments, tracker.sender_id))
-        except SQLAlchemyError:
-            log.exception("could not read open assignments")
-            has_open = False
-        return [s for s in domain_slots if has_open or s != "ci_worked_on_homework"]
-
-    def _answer(self, tracker: Tracker, slot: str) -> dict[str, Any]:
-        """Take the message as the answer the NLU misread as a topic (not a real question)."""
-        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
-            return {}
-        if bs.classify_answer(_intent(tracker), _text(tracker)) != "answer":
-            return {}
-        return {slot: _text(tracker)}
+    reset_slots = bs.CHECKIN_SLOTS
+    needs_open_assignment = "ci_worked_on_homework"
 
     async def extract_ci_mood(self, dispatcher, tracker, domain) -> dict[str, Any]:
         return self._answer(tracker, "ci_mood")
@@ -103,17 +76,18 @@ class ValidateCheckinForm(FormValidationAction):
     async def extract_ci_note(self, dispatcher, tracker, domain) -> dict[str, Any]:
         return self._answer(tracker, "ci_note")
 
-    async def extract_ci_worked_on_homework(self, dispatcher, tracker, domain
-                                            ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "ci_worked_on_homework" or \
-                tracker.get_slot("ci_worked_on_homework") is not None:
+    async def extract_ci_worked_on_homework(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        if (
+            tracker.get_slot("requested_slot") != "ci_worked_on_homework"
+            or tracker.get_slot("ci_worked_on_homework") is not None
+        ):
             return {}
-        if bs.classify_answer(_intent(tracker), _text(tracker)) != "answer":
+        if bs.classify_answer(latest_intent(tracker), latest_text(tracker)) != "answer":
             return {}
-        return {"ci_worked_on_homework": bs.yes_or_no(_text(tracker))}
+        return {"ci_worked_on_homework": bs.yes_or_no(latest_text(tracker))}
 
     async def validate_ci_mood(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if value is None or bs.is_crisis(_intent(tracker)):
+        if value is None or bs.is_crisis(latest_intent(tracker)):
             return {"ci_mood": None}
         rating = value if isinstance(value, int) else bs.parse_rating(str(value))
         if rating is None:
@@ -121,7 +95,7 @@ class ValidateCheckinForm(FormValidationAction):
         return {"ci_mood": rating}
 
     async def validate_ci_note(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if value is None or bs.is_crisis(_intent(tracker)):
+        if value is None or bs.is_crisis(latest_intent(tracker)):
             return {"ci_note": None}
         if value == bs.SKIPPED or bs.is_skip(value):
             return {"ci_note": bs.SKIPPED}
@@ -130,8 +104,9 @@ class ValidateCheckinForm(FormValidationAction):
             return {"ci_note": None}
         return {"ci_note": value if value.strip() else bs.SKIPPED}
 
-    async def validate_ci_worked_on_homework(self, value, dispatcher, tracker, domain
-                                             ) -> dict[str, Any]:
+    async def validate_ci_worked_on_homework(
+        self, value, dispatcher, tracker, domain
+    ) -> dict[str, Any]:
         if value is None and tracker.get_slot("requested_slot") == "ci_worked_on_homework":
             dispatcher.utter_message(response="utter_yes_or_not_yet")
         return {"ci_worked_on_homework": value}

@@ -9,35 +9,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.form_common import (
+    BetweenSessionsFormValidation,
+    clear,
+    latest_intent,
+    latest_text,
+)
 from bot import between_sessions as bs
 from bot.store.services import StoreError
 
 log = logging.getLogger(__name__)
 BUTTON_TITLE_MAX = 60
-
-
-def _reset() -> list[EventType]:
-    """Clear every between-sessions slot, so nothing half-filled survives a form."""
-    return [SlotSet(name, None) for name in bs.HOMEWORK_SLOTS + bs.CHECKIN_SLOTS]
-
-
-def _intent(tracker: Tracker) -> str | None:
-    """The latest message's intent; a crisis the safety layer noted counts even if replaced."""
-    crisis = (tracker.latest_message.get("crisis") or {}).get("category")
-    if crisis:
-        return f"crisis_{crisis}"
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def _text(tracker: Tracker) -> str:
-    """The latest message as the client wrote it."""
-    return tracker.latest_message.get("text") or ""
+# Every between-sessions slot: starting or stopping any of these flows empties them all.
+RESET_SLOTS = bs.HOMEWORK_SLOTS + bs.CHECKIN_SLOTS
 
 
 def _response_text(domain: DomainDict, name: str) -> str:
@@ -61,8 +51,9 @@ class ActionRequireLink(Action):
     def name(self) -> str:
         return "action_require_link"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         try:
             linked = await bs.call(bs.is_linked, tracker.sender_id)
         except SQLAlchemyError:
@@ -70,7 +61,7 @@ class ActionRequireLink(Action):
             linked = False
         if not linked:
             dispatcher.utter_message(response="utter_not_linked")
-        return [*_reset(), SlotSet("is_linked", linked)]
+        return [*clear(RESET_SLOTS), SlotSet("is_linked", linked)]
 
 
 class ActionShowHomework(Action):
@@ -79,8 +70,9 @@ class ActionShowHomework(Action):
     def name(self) -> str:
         return "action_show_homework"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         if not await bs.call(bs.is_linked, tracker.sender_id):
             dispatcher.utter_message(response="utter_not_linked")
             return []
@@ -91,8 +83,9 @@ class ActionShowHomework(Action):
         dispatcher.utter_message(response="utter_homework_assigned_intro")
         for a in assignments:
             if a.due:
-                dispatcher.utter_message(response="utter_homework_assignment_due",
-                                         title=a.title, due=_date(a.due))
+                dispatcher.utter_message(
+                    response="utter_homework_assignment_due", title=a.title, due=_date(a.due)
+                )
             else:
                 dispatcher.utter_message(response="utter_homework_assignment", title=a.title)
         if tracker.active_loop.get("name") is None:
@@ -106,8 +99,9 @@ class ActionListHomeworkLog(Action):
     def name(self) -> str:
         return "action_list_homework_log"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         entries = await bs.call(bs.recent_entries, tracker.sender_id)
         if entries is None:
             dispatcher.utter_message(response="utter_not_linked")
@@ -116,8 +110,11 @@ class ActionListHomeworkLog(Action):
         else:
             dispatcher.utter_message(response="utter_homework_log_intro")
             for e in entries:
-                dispatcher.utter_message(response="utter_homework_log_item",
-                                         date=_date(e.created_at), what_done=e.what_done)
+                dispatcher.utter_message(
+                    response="utter_homework_log_item",
+                    date=_date(e.created_at),
+                    what_done=e.what_done,
+                )
             dispatcher.utter_message(response="utter_homework_log_offer")
         return []
 
@@ -128,18 +125,22 @@ class ActionStartCorrection(Action):
     def name(self) -> str:
         return "action_start_correction"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         if not await bs.call(bs.is_linked, tracker.sender_id):
             dispatcher.utter_message(response="utter_not_linked")
-            return _reset()
+            return clear(RESET_SLOTS)
         entry = await bs.call(bs.last_entry, tracker.sender_id)
         if entry is None:
             dispatcher.utter_message(response="utter_nothing_to_correct")
-            return _reset()
-        dispatcher.utter_message(response="utter_correction_intro",
-                                 date=_date(entry.created_at), what_done=entry.what_done)
-        return [*_reset(), SlotSet("hw_correcting_id", str(entry.id))]
+            return clear(RESET_SLOTS)
+        dispatcher.utter_message(
+            response="utter_correction_intro",
+            date=_date(entry.created_at),
+            what_done=entry.what_done,
+        )
+        return [*clear(RESET_SLOTS), SlotSet("hw_correcting_id", str(entry.id))]
 
 
 class ActionAskHwAssignment(Action):
@@ -148,14 +149,23 @@ class ActionAskHwAssignment(Action):
     def name(self) -> str:
         return "action_ask_hw_assignment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         assignments = await bs.call(bs.open_assignments, tracker.sender_id)
-        buttons = [{"title": _short(a.title),
-                    "payload": f'/choose_assignment{{"hw_assignment": "{a.id}"}}'}
-                   for a in assignments]
-        buttons.append({"title": _response_text(domain, "utter_hw_free_entry_button"),
-                        "payload": f'/choose_assignment{{"hw_assignment": "{bs.FREE_ENTRY}"}}'})
+        buttons = [
+            {
+                "title": _short(a.title),
+                "payload": f'/choose_assignment{{"hw_assignment": "{a.id}"}}',
+            }
+            for a in assignments
+        ]
+        buttons.append(
+            {
+                "title": _response_text(domain, "utter_hw_free_entry_button"),
+                "payload": f'/choose_assignment{{"hw_assignment": "{bs.FREE_ENTRY}"}}',
+            }
+        )
         dispatcher.utter_message(response="utter_ask_hw_assignment", buttons=buttons)
         return []
 
@@ -166,8 +176,9 @@ class ActionAskHwConfirmed(Action):
     def name(self) -> str:
         return "action_ask_hw_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         skipped = _response_text(domain, "utter_summary_skipped")
         chosen = tracker.get_slot("hw_assignment")
         assignment = _response_text(domain, "utter_summary_free_entry")
@@ -180,9 +191,12 @@ class ActionAskHwConfirmed(Action):
             return skipped if value is None else str(value)
 
         dispatcher.utter_message(
-            response="utter_homework_summary", assignment=assignment,
-            what_done=shown("hw_what_done"), how_it_went=shown("hw_how_it_went"),
-            feeling=shown("hw_feeling"), obstacles=shown("hw_obstacles"),
+            response="utter_homework_summary",
+            assignment=assignment,
+            what_done=shown("hw_what_done"),
+            how_it_went=shown("hw_how_it_went"),
+            feeling=shown("hw_feeling"),
+            obstacles=shown("hw_obstacles"),
         )
         return []
 
@@ -193,15 +207,16 @@ class ActionSaveHomeworkEntry(Action):
     def name(self) -> str:
         return "action_save_homework_entry"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         confirmed = tracker.get_slot("hw_confirmed")
         if confirmed is None:
             dispatcher.utter_message(response="utter_form_stopped")
-            return _reset()
+            return clear(RESET_SLOTS)
         if confirmed is not True:
             dispatcher.utter_message(response="utter_homework_not_saved")
-            return _reset()
+            return clear(RESET_SLOTS)
         chosen = tracker.get_slot("hw_assignment")
         feeling = bs.optional(tracker.get_slot("hw_feeling"))
         draft = bs.HomeworkDraft(
@@ -216,20 +231,22 @@ class ActionSaveHomeworkEntry(Action):
         correcting = tracker.get_slot("hw_correcting_id")
         try:
             if correcting:
-                saved = await bs.call(bs.correct_entry, tracker.sender_id, int(correcting),
-                                      draft, when)
+                saved = await bs.call(
+                    bs.correct_entry, tracker.sender_id, int(correcting), draft, when
+                )
             else:
                 saved = await bs.call(bs.save_homework_entry, tracker.sender_id, draft, when)
         except (StoreError, SQLAlchemyError, ValueError):
             log.exception("could not save a homework entry")
             dispatcher.utter_message(response="utter_homework_save_failed")
-            return _reset()
+            return clear(RESET_SLOTS)
         if saved is None:
             dispatcher.utter_message(response="utter_not_linked")
         else:
             dispatcher.utter_message(
-                response="utter_homework_corrected" if correcting else "utter_homework_saved")
-        return _reset()
+                response="utter_homework_corrected" if correcting else "utter_homework_saved"
+            )
+        return clear(RESET_SLOTS)
 
 
 class ActionDiscardForm(Action):
@@ -238,42 +255,21 @@ class ActionDiscardForm(Action):
     def name(self) -> str:
         return "action_discard_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(response="utter_form_stopped")
-        return _reset()
+        return clear(RESET_SLOTS)
 
 
-class ValidateHomeworkForm(FormValidationAction):
+class ValidateHomeworkForm(BetweenSessionsFormValidation):
     """Keep the client's words as written; refuse crisis texts, over-long text, bad ratings."""
 
     def name(self) -> str:
         return "validate_homework_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        # "never mind" is a deny example in the NLU data, so it reaches us as an answer.
-        if tracker.get_slot("requested_slot") and _intent(tracker) != "stop_form" and \
-                bs.classify_answer(_intent(tracker), _text(tracker)) == "stop":
-            return [*_reset(), ActiveLoop(None)]
-        return await super().run(dispatcher, tracker, domain)
-
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
-        try:
-            has_open = bool(await bs.call(bs.open_assignments, tracker.sender_id))
-        except SQLAlchemyError:
-            log.exception("could not read open assignments")
-            has_open = False
-        return [s for s in domain_slots if has_open or s != "hw_assignment"]
-
-    def _answer(self, tracker: Tracker, slot: str) -> dict[str, Any]:
-        """Take the message as the answer the NLU misread as a topic (not a real question)."""
-        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
-            return {}
-        if bs.classify_answer(_intent(tracker), _text(tracker)) != "answer":
-            return {}
-        return {slot: _text(tracker)}
+    reset_slots = RESET_SLOTS
+    needs_open_assignment = "hw_assignment"
 
     async def extract_hw_assignment(self, dispatcher, tracker, domain) -> dict[str, Any]:
         return self._answer(tracker, "hw_assignment")
@@ -291,18 +287,26 @@ class ValidateHomeworkForm(FormValidationAction):
         return self._answer(tracker, "hw_obstacles")
 
     async def extract_hw_confirmed(self, dispatcher, tracker, domain) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "hw_confirmed" or \
-                tracker.get_slot("hw_confirmed") is not None:
+        if (
+            tracker.get_slot("requested_slot") != "hw_confirmed"
+            or tracker.get_slot("hw_confirmed") is not None
+        ):
             return {}
-        if bs.classify_answer(_intent(tracker), _text(tracker)) != "answer":
+        if bs.classify_answer(latest_intent(tracker), latest_text(tracker)) != "answer":
             return {}
         # Anything but a clear yes or no asks again: an entry is saved only on a clear yes.
-        return {"hw_confirmed": bs.yes_or_no(_text(tracker))}
+        return {"hw_confirmed": bs.yes_or_no(latest_text(tracker))}
 
-    def _free_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                   slot: str, optional: bool) -> dict[str, Any]:
+    def _free_text(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        slot: str,
+        optional: bool,
+    ) -> dict[str, Any]:
         """Keep free text exactly as written, or explain why not and ask again."""
-        if value is None or bs.is_crisis(_intent(tracker)):
+        if value is None or bs.is_crisis(latest_intent(tracker)):
             return {slot: None}
         if optional and (value == bs.SKIPPED or bs.is_skip(value)):
             return {slot: bs.SKIPPED}
@@ -315,13 +319,15 @@ class ValidateHomeworkForm(FormValidationAction):
             return {slot: None}
         return {slot: value}
 
-    async def validate_hw_assignment(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_hw_assignment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if value is None:
             return {"hw_assignment": None}
         assignments = await bs.call(bs.open_assignments, tracker.sender_id)
-        from_button = any(e.get("entity") == "hw_assignment"
-                          for e in tracker.latest_message.get("entities") or [])
+        from_button = any(
+            e.get("entity") == "hw_assignment" for e in tracker.latest_message.get("entities") or []
+        )
         choice = bs.match_assignment(value, assignments, from_button)
         if choice is None:
             dispatcher.utter_message(response="utter_invalid_assignment")

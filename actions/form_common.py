@@ -1,0 +1,86 @@
+"""What the between-sessions forms share: reading the latest message, stopping, optional slots.
+
+`BetweenSessionsFormValidation` is abstract (no ``name``), so rasa-sdk does not register it;
+`ValidateHomeworkForm` and `ValidateCheckinForm` subclass it.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import between_sessions as bs
+
+log = logging.getLogger(__name__)
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """The latest message's intent; a crisis the safety layer noted counts even if replaced."""
+    crisis = (tracker.latest_message.get("crisis") or {}).get("category")
+    if crisis:
+        return f"crisis_{crisis}"
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The latest message as the client wrote it."""
+    return tracker.latest_message.get("text") or ""
+
+
+def clear(slots: list[str]) -> list[EventType]:
+    """Events that empty ``slots``, so nothing half-filled survives a form."""
+    return [SlotSet(name, None) for name in slots]
+
+
+class BetweenSessionsFormValidation(FormValidationAction, ABC):
+    """Stop on request, drop the assignment question when none is open, take misread answers."""
+
+    #: slots emptied when the form is stopped
+    reset_slots: ClassVar[list[str]] = []
+    #: the slot asked only when the client has an open assignment
+    needs_open_assignment: ClassVar[str] = ""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # "never mind" is a deny example in the NLU data, so it reaches us as an answer.
+        intent = latest_intent(tracker)
+        if (
+            tracker.get_slot("requested_slot")
+            and intent != "stop_form"
+            and bs.classify_answer(intent, latest_text(tracker)) == "stop"
+        ):
+            return [*clear(self.reset_slots), ActiveLoop(None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        try:
+            has_open = bool(await bs.call(bs.open_assignments, tracker.sender_id))
+        except SQLAlchemyError:
+            log.exception("could not read open assignments")
+            has_open = False
+        return [s for s in domain_slots if has_open or s != self.needs_open_assignment]
+
+    def _answer(self, tracker: Tracker, slot: str) -> dict[str, Any]:
+        """Take the message as the answer the NLU misread as a topic (not a real question)."""
+        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+            return {}
+        if bs.classify_answer(latest_intent(tracker), latest_text(tracker)) != "answer":
+            return {}
+        return {slot: latest_text(tracker)}
