@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http
+from tests.store import dbutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -128,3 +129,36 @@ def rasa_server(model_path, action_server, session_dir, server_env):
         yield RasaServer(f"http://127.0.0.1:{port}", token)
     finally:
         stop(proc)
+
+
+# Records databases: every store-level test runs on a fresh SQLite file and on PostgreSQL.
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL database for this test session, migrated, dropped at the end."""
+    from bot.store import db
+
+    if not dbutil.pg_available():
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+    url = dbutil.create_pg_database()
+    try:
+        db.migrate(url)
+        yield url
+    finally:
+        db.dispose_all()
+        dbutil.drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request, tmp_path):
+    """A migrated, empty database: a new SQLite file, or the session's PostgreSQL emptied."""
+    from bot.store import db
+
+    if request.param == "sqlite":
+        u = f"sqlite:///{tmp_path / 'ipt.db'}"
+        db.migrate(u)
+        yield u
+    else:
+        u = request.getfixturevalue("pg_url")
+        dbutil.truncate_all(u)
+        yield u

@@ -11,36 +11,8 @@ import sqlalchemy as sa
 from bot import between_sessions as bs
 from bot.store import db, services
 from bot.store.models import CheckIn, Client, HomeworkEntry
-from tests.store import dbutil
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    """A PostgreSQL database for this module, migrated, dropped at the end."""
-    if not dbutil.pg_available():
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    url = dbutil.create_pg_database("ipt_bs")
-    try:
-        db.migrate(url)
-        yield url
-    finally:
-        db.dispose_all()
-        dbutil.drop_pg_database(url)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request, tmp_path):
-    """A migrated, empty database: a new SQLite file, or the module's PostgreSQL emptied."""
-    if request.param == "sqlite":
-        u = f"sqlite:///{tmp_path / 'ipt.db'}"
-        db.migrate(u)
-        yield u
-    else:
-        u = request.getfixturevalue("pg_url")
-        dbutil.truncate_all(u)
-        yield u
 
 
 def _linked(url, sender="tg-1", name="Sam", tz="Europe/Berlin") -> int:

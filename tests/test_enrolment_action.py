@@ -12,11 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.enrolment import ActionLinkAccount
 from bot.store import db, services
 from bot.store.models import utcnow
-from tests.store.conftest import pg_url, url  # noqa: F401 - fixtures shared with the store tests
 
 
 @pytest.fixture
-def env_url(url, monkeypatch):  # noqa: F811 - the imported fixture
+def env_url(url, monkeypatch):
     """The action finds the database through IPT_DATABASE_URL, like the action server."""
     monkeypatch.setenv(db.ENV_VAR, url)
     return url
