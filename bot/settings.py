@@ -4,30 +4,54 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("IPT_VAR_DIR", REPO / "var"))
 
 
+def var_dir() -> Path:
+    """var/ (or IPT_VAR_DIR), read when called so tests can point it elsewhere."""
+    return Path(os.environ.get("IPT_VAR_DIR", REPO / "var"))
+
+
 def secret(env_name: str, file_name: str) -> str:
     """A secret from ``env_name``, else one generated once and kept in var/secrets (0600).
 
-    Production sets the environment variable (or a file outside the repository);
-    a first run on a laptop gets a random one that survives restarts.
+    Production sets the environment variable (or a file outside the repository); a first
+    run on a laptop gets a random one that survives restarts. Safe when several processes
+    start at once: the first file written wins and everyone reads that one.
     """
     value = os.environ.get(env_name)
     if value:
         return value
-    path = VAR / "secrets" / file_name
-    if path.exists():
-        return path.read_text().strip()
+    path = var_dir() / "secrets" / file_name
+    for _ in range(50):
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            _create_secret_file(path)
+            continue
+        if text:
+            return text
+        time.sleep(0.02)  # another process created the file a moment ago and is writing it
+    raise RuntimeError(f"could not read the secret in {path}")
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write a new random secret atomically; the first of two racing processes wins."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(value)
-    return value
+        f.write(secrets.token_urlsafe(32))
+    try:
+        os.link(tmp, path)  # fails if another process got there first: keep theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def rasa_url() -> str:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 8
 KEY_ENV = "IPT_CODE_KEY"
-# Used when IPT_CODE_KEY is unset (development, tests); production sets its own key.
-_DEV_KEY = "ipt-companion-development-code-key"
 
 # Two groups of four, separated by a dash, spaces or nothing, not inside a longer word. A
 # lookahead, so overlapping candidates are all tried ("link K7QF-2MXD": "LINK K7QF" first).
@@ -62,8 +59,14 @@ def extract(text: str) -> str | None:
 
 
 def _key() -> bytes:
-    """The HMAC key: from the environment, else the development key."""
-    return (os.environ.get(KEY_ENV) or _DEV_KEY).encode()
+    """The HMAC key: IPT_CODE_KEY, else a random one generated once into var/secrets/.
+
+    Never a constant in the repository: with a known key, a leaked database would let
+    anyone test candidate codes offline.
+    """
+    from bot.settings import secret
+
+    return secret(KEY_ENV, "code_key").encode()
 
 
 def hash_code(code: str) -> str:

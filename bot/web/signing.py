@@ -26,50 +26,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import settings
+
 PREFIX = "web-"
 DEFAULT_MAX_AGE = 90 * 24 * 3600  # matches the retention period for unlinked conversations
 _TOKEN = re.compile(r"^(web-[A-Za-z0-9_-]{22})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{43})$")
-_REPO = Path(__file__).resolve().parents[2]
+SECRET_FILE = "web_secret"
 
 
 def secret_path() -> Path:
     """Where the development secret is kept when ``IPT_WEB_SECRET`` is not set."""
-    var = Path(os.environ.get("IPT_VAR_DIR", _REPO / "var"))
-    return var / "secrets" / "web_secret"
+    return settings.var_dir() / "secrets" / SECRET_FILE
 
 
 def load_secret() -> bytes:
     """The signing secret: ``IPT_WEB_SECRET``, else the development file (made once)."""
-    value = os.environ.get("IPT_WEB_SECRET", "")
-    if value:
-        return value.encode()
-    path = secret_path()
-    for _ in range(50):
-        try:
-            text = path.read_text().strip()
-        except FileNotFoundError:
-            _create_secret_file(path)
-            continue
-        if text:
-            return text.encode()
-        # another process created the file a moment ago and is still writing it
-        time.sleep(0.02)
-    raise RuntimeError(f"could not read the web secret from {path}")
-
-
-def _create_secret_file(path: Path) -> None:
-    """Write a new random secret atomically; the first of two racing processes wins."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(32))
-    try:
-        os.link(tmp, path)  # fails if another process got there first: keep theirs
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
+    return settings.secret("IPT_WEB_SECRET", SECRET_FILE).encode()
 
 
 def _b36(n: int) -> str:
