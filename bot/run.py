@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no trained model at {args.model}: run `make run`", file=sys.stderr)
         return 2
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    # The web server and Telegram reach Rasa here, wherever IPT_RASA_PORT put it.
+    env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
     services = plan(args.model, env)
     if not env.get("TELEGRAM_BOT_TOKEN"):
         print(">>> Telegram is off: TELEGRAM_BOT_TOKEN is not set", flush=True)
