@@ -37,6 +37,7 @@ $(STAMP): requirements.txt
 $(SPACY): $(STAMP) bot/spacy_model.py
 	@echo ">>> building the offline spaCy pipeline in $(SPACY)"
 	$(PY) -m bot.spacy_model $(SPACY)
+	@touch $@
 
 system-deps:
 	@scripts/system-deps.sh

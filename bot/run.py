@@ -38,7 +38,11 @@ class Service:
 
 
 def _has_module(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
+    """Whether ``name`` can be imported (its parent package may not exist yet)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def plan(model: str, env: dict[str, str]) -> list[Service]:
