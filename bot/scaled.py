@@ -369,7 +369,10 @@ def main(argv: list[str] | None = None) -> int:
             private.append(redis)
             topo.redis_port = args.redis_port
         print(">>> preparing the database (migrations, Rasa's events table)", flush=True)
-        prepare_database(url)
+        # In a child process: importing Rasa here would keep ~100 MiB in this supervisor.
+        subprocess.run([PY, "-c", "import sys; from bot.scaled import prepare_database; "
+                        "prepare_database(sys.argv[1])", url], check=True,
+                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
         (run_dir / "endpoints.yml").write_text(render_endpoints(topo))
         (run_dir / "nginx" / "nginx.conf").write_text(render_nginx_conf(topo, run_dir / "nginx"))

@@ -16,9 +16,10 @@ one the servers use); without it, everyone only asks questions. ``--mix init`` s
 messages Rasa's ``rasa init`` assistant understands (the baseline).
 
 REST: a message's latency is the HTTP request. socket.io (through our web server, with a
-signed session id, as the widget does): the time until the last reply of the burst, a
-burst ending after ``--quiet`` seconds without another message (not counted). Each socket.io
-user sends its own X-Forwarded-For, as separate visitors would, so nginx spreads them.
+signed session id, as the widget does, HTTP long-polling): the time until the last reply of
+the burst, a burst ending after ``--quiet`` seconds without another message (not counted).
+Each socket.io user connects from its own loopback address (127.0.x.y), as separate visitors
+would come from their own, so nginx's sticky hash spreads them over the Rasa servers.
 
 Prints one line per concurrency level: messages/s, p50/p95/p99 latency, errors. Homework
 entries the assistant confirmed are listed in the JSON output (the fault tests check each
@@ -118,8 +119,9 @@ class Enroller:
 class RestTalker:
     """One conversation over Rasa's REST channel."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str, sender: str) -> None:
-        self.http, self.url, self.sender = http, f"{base}/webhooks/rest/webhook", sender
+    def __init__(self, http: aiohttp.ClientSession, base: str, prefix: str) -> None:
+        self.http, self.url, self.prefix = http, f"{base}/webhooks/rest/webhook", prefix
+        self.sender = ""
 
     @property
     def conversation_id(self) -> str:
@@ -127,6 +129,9 @@ class RestTalker:
 
     async def open(self) -> None:
         return None
+
+    async def new_conversation(self) -> None:
+        self.sender = f"{self.prefix}-{uuid.uuid4().hex[:12]}"
 
     async def say(self, text: str) -> list[str]:
         async with self.http.post(self.url, json={"sender": self.sender, "message": text},
@@ -146,6 +151,7 @@ class SocketIOTalker:
         self.http, self.web, self.visitor, self.quiet = http, web, visitor, quiet
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.sio = None
+        self.own: aiohttp.ClientSession | None = None
         self.session: dict = {}
 
     @property
@@ -155,11 +161,14 @@ class SocketIOTalker:
     async def open(self) -> None:
         import socketio
 
-        async with self.http.post(f"{self.web}/api/session", json={}) as r:
-            r.raise_for_status()
-            self.session = await r.json()
-        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
-        confirmed = asyncio.Event()
+        # Each visitor connects from its own loopback address (127.0.0.0/8), so our web
+        # server forwards a distinct X-Forwarded-For for it and nginx's sticky hash spreads
+        # visitors over the Rasa servers as it would real browsers.
+        self.own = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=(self.visitor, 0)))
+        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5,
+                                        http_session=self.own)
+        self.confirmed = asyncio.Event()
 
         @self.sio.on("bot_uttered")
         async def _uttered(data):
@@ -167,15 +176,30 @@ class SocketIOTalker:
 
         @self.sio.on("session_confirm")
         async def _confirm(_data):
-            confirmed.set()
+            self.confirmed.set()
 
         @self.sio.on("connect")
-        async def _connect():
-            await self.sio.emit("session_request", {"session_id": self.session["session_id"]})
+        async def _connect():  # again after a reconnection, as the widget does
+            if self.session:
+                await self.sio.emit("session_request",
+                                    {"session_id": self.session["session_id"]})
 
-        await self.sio.connect(self.web, socketio_path="/socket.io/",
-                               headers={"X-Forwarded-For": self.visitor}, wait_timeout=20)
-        await asyncio.wait_for(confirmed.wait(), 20)
+        # HTTP long-polling only: python-engineio's websocket client needs a newer aiohttp
+        # than Rasa 3.6 pins (3.9). Polling is the harder case for nginx: many requests per
+        # session, each of which must reach the same Rasa server.
+        await self.sio.connect(self.web, socketio_path="/socket.io/", transports=["polling"],
+                               wait_timeout=20)
+
+    async def new_conversation(self) -> None:
+        """A new signed session on the same socket (a visitor who cleared the widget)."""
+        async with self.own.post(f"{self.web}/api/session", json={}) as r:
+            r.raise_for_status()
+            self.session = await r.json()
+        self.confirmed.clear()
+        await self.sio.emit("session_request", {"session_id": self.session["session_id"]})
+        await asyncio.wait_for(self.confirmed.wait(), 20)
+        while not self.queue.empty():  # late replies of the previous conversation
+            self.queue.get_nowait()
 
     async def say(self, text: str) -> list[str]:
         t0 = time.monotonic()
@@ -194,7 +218,12 @@ class SocketIOTalker:
 
     async def close(self) -> None:
         if self.sio is not None:
-            await self.sio.disconnect()
+            try:  # a pending long-poll would hold a polite disconnect for up to 25 s
+                await asyncio.wait_for(self.sio.disconnect(), 2)
+            except asyncio.TimeoutError:
+                pass
+        if self.own is not None:
+            await self.own.close()
 
 
 def scenario(mix: str, enrolled: bool, rng: random.Random) -> tuple[str, list[str]]:
@@ -217,27 +246,44 @@ async def user(idx: int, args: argparse.Namespace, http: aiohttp.ClientSession,
     """One virtual user: conversation after conversation until ``stop``."""
     rng = random.Random(args.seed * 1000 + idx)
     loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        wants_enrolled = args.mix == "ours" and rng.random() < 0.4
-        if args.channel == "socketio":
-            talker = SocketIOTalker(http, args.web, f"10.{idx // 250}.{idx % 250}.7", args.quiet)
-        else:
-            talker = RestTalker(http, args.rest, f"load-{idx}-{uuid.uuid4().hex[:12]}")
-        try:
-            await talker.open()
-        except Exception as exc:  # noqa: BLE001 - counted, the run goes on
-            if measuring.is_set():
-                results.errors += 1
-                kind = type(exc).__name__
-                results.error_kinds[kind] = results.error_kinds.get(kind, 0) + 1
-            await asyncio.sleep(0.5)
-            continue
-        enrolled = wants_enrolled and await loop.run_in_executor(
-            None, enroller.link, talker.conversation_id)
-        name, messages = scenario(args.mix, enrolled, rng)
+
+    def count_error(exc: BaseException) -> None:
         if measuring.is_set():
-            results.scenarios[name] = results.scenarios.get(name, 0) + 1
-        try:
+            results.errors += 1
+            kind = str(exc) if isinstance(exc, RuntimeError) else type(exc).__name__
+            results.error_kinds[kind] = results.error_kinds.get(kind, 0) + 1
+
+    talker: RestTalker | SocketIOTalker | None = None
+    try:
+        while not stop.is_set():
+            if talker is None:
+                if args.channel == "socketio":
+                    talker = SocketIOTalker(http, args.web,
+                                            f"127.0.{idx // 250 + 1}.{idx % 250 + 2}", args.quiet)
+                else:
+                    talker = RestTalker(http, args.rest, f"load-{idx}")
+                try:
+                    await talker.open()
+                except Exception as exc:  # noqa: BLE001 - counted, the run goes on
+                    count_error(exc)
+                    await talker.close()
+                    talker = None
+                    await asyncio.sleep(0.5)
+                    continue
+            try:
+                await talker.new_conversation()
+            except Exception as exc:  # noqa: BLE001
+                count_error(exc)
+                await talker.close()
+                talker = None
+                await asyncio.sleep(0.5)
+                continue
+            wants_enrolled = args.mix == "ours" and rng.random() < 0.4
+            enrolled = wants_enrolled and await loop.run_in_executor(
+                None, enroller.link, talker.conversation_id)
+            name, messages = scenario(args.mix, enrolled, rng)
+            if measuring.is_set():
+                results.scenarios[name] = results.scenarios.get(name, 0) + 1
             for text in messages:
                 if stop.is_set():
                     break
@@ -245,10 +291,7 @@ async def user(idx: int, args: argparse.Namespace, http: aiohttp.ClientSession,
                 try:
                     replies = await talker.say(text)
                 except Exception as exc:  # noqa: BLE001
-                    if measuring.is_set():
-                        results.errors += 1
-                        kind = str(exc) if isinstance(exc, RuntimeError) else type(exc).__name__
-                        results.error_kinds[kind] = results.error_kinds.get(kind, 0) + 1
+                    count_error(exc)
                     await asyncio.sleep(0.2)
                     break
                 latency = getattr(talker, "last_latency", None) or (time.monotonic() - t0)
@@ -265,7 +308,8 @@ async def user(idx: int, args: argparse.Namespace, http: aiohttp.ClientSession,
                         {"sender": talker.conversation_id, "what_done": messages[1]})
                 if texts["checkin"] in said and name == "checkin":
                     results.confirmed_checkins += 1
-        finally:
+    finally:
+        if talker is not None:
             await talker.close()
 
 
