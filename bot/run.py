@@ -52,7 +52,7 @@ def plan(model: str, env: dict[str, str]) -> list[Service]:
     services = [
         Service("actions", [PY, "-m", "bot.action_server", "--port", action_port],
                 f"http://127.0.0.1:{action_port}/health"),
-        Service("rasa", [str(BIN / "rasa"), "run", "-m", model, "--enable-api",
+        Service("rasa", [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api",
                          "--auth-token", settings.rasa_token(), "-i", "127.0.0.1",
                          "-p", rasa_port, "--endpoints", "endpoints.yml",
                          "--credentials", "credentials.yml"],

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from bot import settings
 from bot.localsvc import PrivatePostgres, PrivateRedis, free_port, port_open
-from bot.run import BIN, PY, Service, _has_module, _pipe, _stop_all, _wait_ready
+from bot.run import PY, Service, _has_module, _pipe, _stop_all, _wait_ready
 
 RESTART_DELAY = 2.0
 
@@ -220,7 +220,7 @@ def plan(topo: Topology, model: str, run_dir: Path, env: dict[str, str]) -> list
     for i, port in enumerate(topo.rasa_ports, 1):
         services.append(Service(
             f"rasa-{i}",
-            [str(BIN / "rasa"), "run", "-m", model, "--enable-api", "--auth-token",
+            [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api", "--auth-token",
              settings.rasa_token(), "-i", "127.0.0.1", "-p", str(port), "--endpoints",
              str(run_dir / "endpoints.yml"), "--credentials", "credentials.yml"],
             f"http://127.0.0.1:{port}/"))
@@ -370,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
             topo.redis_port = args.redis_port
         print(">>> preparing the database (migrations, Rasa's events table)", flush=True)
         # In a child process: importing Rasa here would keep ~100 MiB in this supervisor.
-        subprocess.run([PY, "-c", "import sys; from bot.scaled import prepare_database; "
-                        "prepare_database(sys.argv[1])", url], check=True,
+        prepare = "import sys; from bot.scaled import prepare_database as p; p(sys.argv[1])"
+        subprocess.run([PY, "-c", prepare, url], check=True,
                        env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
         (run_dir / "endpoints.yml").write_text(render_endpoints(topo))

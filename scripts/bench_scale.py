@@ -13,7 +13,7 @@ usage: .venv/bin/python scripts/bench_scale.py [--only single,init,scaled1,scale
 Each configuration is started, loaded with scripts/load.py at each concurrency (closed loop,
 warm-up first), and stopped before the next, so they do not compete for the two cores. The
 load average is printed with each line: other work on the machine skews the numbers.
-Results also go to var/bench/scale.json.
+Results also go to var/bench/scale-<mix>.json.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def bench_single(args: argparse.Namespace) -> list[dict]:
     try:
         _wait_log(proc, log, "Press Ctrl-C")
         return _measure("single", args, ["--rest", f"http://127.0.0.1:{rasa_port}",
-                                         "--database-url", f"sqlite:///{db}"])
+                                         "--database-url", f"sqlite:///{db}", "--mix", args.mix])
     finally:
         _stop(proc)
 
@@ -125,8 +125,10 @@ def bench_scaled(args: argparse.Namespace, servers: int, channel: str) -> list[d
         _wait_log(proc, log, "Press Ctrl-C")
         url = json.loads((run_dir / "topology.json").read_text())["database_url"]
         argv = ["--rest", f"http://127.0.0.1:{rest_port}", "--web",
-                f"http://127.0.0.1:{web_port}", "--channel", channel, "--database-url", url]
-        name = f"scaled{servers}" + ("-sio" if channel == "socketio" else "")
+                f"http://127.0.0.1:{web_port}", "--channel", channel, "--database-url", url,
+                "--mix", args.mix]
+        name = f"scaled{servers}" + ("-sio" if channel == "socketio" else "") + \
+            ("-q" if args.mix == "questions" else "")
         return _measure(name, args, argv)
     finally:
         _stop(proc)
@@ -135,6 +137,8 @@ def bench_scaled(args: argparse.Namespace, servers: int, channel: str) -> list[d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="single,init,scaled1,scaled2,socketio")
+    parser.add_argument("--mix", choices=["ours", "questions"], default="ours",
+                        help="what our configurations are sent (scripts/load.py --mix)")
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--concurrency", default="1,10,30",
@@ -155,7 +159,7 @@ def main() -> int:
             results += bench_scaled(args, 2, "socketio")
         else:
             parser.error(f"unknown configuration {what}")
-    (WORK / "scale.json").write_text(json.dumps(results, indent=2))
+    (WORK / f"scale-{args.mix}.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -101,6 +101,10 @@ class Enroller:
 
     def __init__(self, url: str | None) -> None:
         self.url = url
+        if url:
+            from bot.store import db
+
+            db.ensure_migrated(url)  # a fresh SQLite file of `make run` has no tables yet
 
     def link(self, sender: str) -> bool:
         if not self.url:
@@ -320,7 +324,7 @@ async def run_level(args: argparse.Namespace, concurrency: int) -> dict:
     enroller = Enroller(args.database_url)
     texts = {"homework": response_start(SAVED_HOMEWORK), "checkin": response_start(SAVED_CHECKIN),
              "unavailable": response_start("utter_records_unavailable")} \
-        if args.mix == "ours" else {"homework": "\0", "checkin": "\0", "unavailable": "\0"}
+        if args.mix != "init" else {"homework": "\0", "checkin": "\0", "unavailable": "\0"}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         tasks = [asyncio.create_task(user(i, args, http, results, enroller, measuring, stop,
@@ -354,7 +358,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--quiet", type=float, default=0.3,
                         help="socket.io: seconds without a reply that end a burst")
-    parser.add_argument("--mix", choices=["ours", "init"], default="ours")
+    parser.add_argument("--mix", choices=["ours", "questions", "init"], default="ours",
+                        help="ours: questions, check-ins, homework; questions: only those")
     parser.add_argument("--database-url", default=None,
                         help="the servers' records database, to enrol clients (ours)")
     parser.add_argument("--seed", type=int, default=1)

@@ -140,8 +140,13 @@ def rss():
             return int(line.split()[1]) / 1024
 steps = [('python', rss())]
 import tensorflow
+from rasa.utils.tensorflow.environment import setup_tf_environment
+setup_tf_environment()  # as `rasa run` does: TF_INTRA/INTER_OP_PARALLELISM_THREADS
 steps.append(('+ import tensorflow', rss()))
-import rasa.core.agent, rasa.core.run
+import rasa.core.agent, rasa.core.run, logging
+from rasa.utils.common import configure_logging_and_warnings
+from rasa.utils.log_utils import configure_structlog
+configure_logging_and_warnings(logging.INFO); configure_structlog(logging.INFO)
 steps.append(('+ import rasa (core, server)', rss()))
 from rasa.core.agent import Agent
 agent = Agent.load(sys.argv[1])

@@ -26,7 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-QUESTIONS = ["what is ipt", "how long does it last", "what are the phases", "tell me more",
+# No "tell me more": it runs a custom action, and no action server runs here.
+QUESTIONS = ["what is ipt", "how long does it last", "what are the phases", "who is it for",
              "what are the four problem areas", "what is a role dispute", "hi", "thanks",
              "how is it different from cbt", "what happens in the first session"]
 
@@ -77,7 +78,15 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    # as `rasa run` does by default (INFO); unconfigured, Rasa logs every step at DEBUG
+    configure_logging_and_warnings(logging.INFO)
+    configure_structlog(logging.INFO)
 
     tracker_store = None
     if args.tracker == "sql":
