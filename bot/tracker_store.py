@@ -29,20 +29,6 @@ from bot.store import db
 logger = logging.getLogger(__name__)
 
 
-def _relaxed_sqlite_sync(dbapi_conn, _record) -> None:
-    """Tracker writes wait for the disk at checkpoints only (WAL, synchronous=NORMAL).
-
-    The records engine keeps synchronous=FULL: a confirmed homework entry survives a power
-    cut. The conversation log may lose its last moments then, never its consistency; in
-    exchange every message saves its events without an fsync (docs/benchmarks.md: about
-    30 ms of the ~45 ms the SQL tracker store cost per message). On PostgreSQL the same
-    trade is ``synchronous_commit=off`` for this engine only.
-    """
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
 class TrackerStoreUnavailable(Exception):
     """The database refused a tracker read or write (no conversation content inside)."""
 
@@ -126,7 +112,6 @@ class IPTTrackerStore(SQLTrackerStore):
             # transaction that later writes would fail at once instead of waiting.
             self.engine.dispose()
             sa.event.listen(self.engine, "connect", db.sqlite_on_connect)
-            sa.event.listen(self.engine, "connect", _relaxed_sqlite_sync)
             sa.event.listen(self.engine, "begin", db.sqlite_on_begin)
         else:
             # Rasa's engine has no pre-ping: after a database restart every pooled connection
@@ -135,9 +120,6 @@ class IPTTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             kwargs = create_engine_kwargs(self.engine.url)
             connect_args = {"connect_timeout": 3, **kwargs.pop("connect_args", {})}
-            # Conversation events need not wait for the disk: see _relaxed_sqlite_sync.
-            options = f"{connect_args.get('options', '')} -c synchronous_commit=off"
-            connect_args["options"] = options.strip()
             self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
                                            connect_args=connect_args, **kwargs)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
