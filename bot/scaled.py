@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from bot import settings
 from bot.localsvc import PrivatePostgres, PrivateRedis, free_port, port_open
-from bot.run import PY, Service, _has_module, _pipe, _stop_all, _wait_ready
+from bot.run import PY, Service, _pipe, _stop_all, _wait_ready, edge_services
 
 RESTART_DELAY = 2.0
 
@@ -224,14 +224,7 @@ def plan(topo: Topology, model: str, run_dir: Path, env: dict[str, str]) -> list
              settings.rasa_token(), "-i", "127.0.0.1", "-p", str(port), "--endpoints",
              str(run_dir / "endpoints.yml"), "--credentials", "credentials.yml"],
             f"http://127.0.0.1:{port}/"))
-    if _has_module("bot.web.__main__"):
-        services.append(Service("web", [PY, "-m", "bot.web", "--port", str(topo.web_port)],
-                                f"http://127.0.0.1:{topo.web_port}/health"))
-    if env.get("TELEGRAM_BOT_TOKEN") and _has_module("bot.telegram.__main__"):
-        services.append(Service("telegram", [PY, "-m", "bot.telegram"]))
-    if _has_module("bot.worker.__main__"):
-        services.append(Service("worker", [PY, "-m", "bot.worker"]))
-    return services
+    return services + edge_services(env)  # env: IPT_WEB_PORT, RASA_URL (nginx)
 
 
 def is_replica(service: Service) -> bool:
