@@ -18,7 +18,7 @@ TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: help setup run run-scaled test eval bench load lint clean system-deps
+.PHONY: help setup run run-scaled test eval bench lint clean system-deps
 help:
 	@echo "make run    set up, train when data changed, start the assistant"
 	@echo "make run-scaled  the same, scaled out: RASA=2 Rasa servers behind nginx (docs/scaling.md)"
