@@ -20,9 +20,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED = false
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: help setup run test eval bench lint clean system-deps
+.PHONY: help setup run run-scaled test eval bench lint clean system-deps
 help:
 	@echo "make run    set up, train when data changed, start the assistant"
+	@echo "make run-scaled  the same, scaled out: RASA=2 Rasa servers behind nginx (docs/scaling.md)"
 	@echo "make test   set up and run every test"
 	@echo "make eval   5-fold NLU cross-validation, report in docs/"
 	@echo "make bench  benchmarks, numbers for docs/benchmarks.md"
@@ -60,6 +61,12 @@ $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 run: setup $(MODEL)
 	@$(PY) -m bot.clinic check
 	$(PY) -m bot.run --model $(MODEL)
+
+# Several Rasa and action servers behind nginx, PostgreSQL and Redis (docs/scaling.md).
+RASA ?= 2
+run-scaled: system-deps setup $(MODEL)
+	@$(PY) -m bot.clinic check
+	$(PY) -m bot.scaled --model $(MODEL) --rasa $(RASA)
 
 test: system-deps setup $(MODEL)
 	$(PY) -m pytest

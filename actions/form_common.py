@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -37,6 +39,31 @@ def latest_text(tracker: Tracker) -> str:
 def clear(slots: list[str]) -> list[EventType]:
     """Events that empty ``slots``, so nothing half-filled survives a form."""
     return [SlotSet(name, None) for name in slots]
+
+
+RECORDS_UNAVAILABLE = "utter_records_unavailable"
+_Run = Callable[..., Awaitable[list[EventType]]]
+
+
+def sorry_when_records_unavailable(run: _Run) -> _Run:
+    """Wrap an action's ``run``: a database outage answers "try again shortly", not silence.
+
+    Without this the action server answers 500, Rasa drops the action's events and the
+    client hears nothing (docs/scaling.md: PostgreSQL restarted during load).
+    """
+
+    @functools.wraps(run)
+    async def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: DomainDict) -> list[EventType]:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except SQLAlchemyError as exc:
+            log.warning("%s: records database unavailable (%s)", self.name(),
+                        type(exc).__name__)
+            dispatcher.utter_message(response=RECORDS_UNAVAILABLE)
+            return []
+
+    return wrapper
 
 
 class BetweenSessionsFormValidation(FormValidationAction, ABC):

@@ -16,10 +16,12 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.form_common import (
+    RECORDS_UNAVAILABLE,
     BetweenSessionsFormValidation,
     clear,
     latest_intent,
     latest_text,
+    sorry_when_records_unavailable,
 )
 from bot import between_sessions as bs
 from bot.store.services import StoreError
@@ -56,9 +58,11 @@ class ActionRequireLink(Action):
     ) -> list[EventType]:
         try:
             linked = await bs.call(bs.is_linked, tracker.sender_id)
-        except SQLAlchemyError:
-            log.exception("could not look up the conversation's link")
-            linked = False
+        except SQLAlchemyError as exc:
+            # The database is down (or restarting): not "you are not linked", but "soon".
+            log.warning("could not look up the conversation's link (%s)", type(exc).__name__)
+            dispatcher.utter_message(response=RECORDS_UNAVAILABLE)
+            return [*clear(RESET_SLOTS), SlotSet("is_linked", False)]
         if not linked:
             dispatcher.utter_message(response="utter_not_linked")
         return [*clear(RESET_SLOTS), SlotSet("is_linked", linked)]
@@ -70,6 +74,7 @@ class ActionShowHomework(Action):
     def name(self) -> str:
         return "action_show_homework"
 
+    @sorry_when_records_unavailable
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -99,6 +104,7 @@ class ActionListHomeworkLog(Action):
     def name(self) -> str:
         return "action_list_homework_log"
 
+    @sorry_when_records_unavailable
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -125,6 +131,7 @@ class ActionStartCorrection(Action):
     def name(self) -> str:
         return "action_start_correction"
 
+    @sorry_when_records_unavailable
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -52,12 +52,22 @@ def plan(model: str, env: dict[str, str]) -> list[Service]:
     services = [
         Service("actions", [PY, "-m", "bot.action_server", "--port", action_port],
                 f"http://127.0.0.1:{action_port}/health"),
-        Service("rasa", [str(BIN / "rasa"), "run", "-m", model, "--enable-api",
+        Service("rasa", [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api",
                          "--auth-token", settings.rasa_token(), "-i", "127.0.0.1",
                          "-p", rasa_port, "--endpoints", "endpoints.yml",
                          "--credentials", "credentials.yml"],
                 f"http://127.0.0.1:{rasa_port}/"),
     ]
+    return services + edge_services(env)
+
+
+def edge_services(env: dict[str, str]) -> list[Service]:
+    """The web server, Telegram and the reminder worker, when present and configured.
+
+    They reach Rasa at RASA_URL and the web server listens on IPT_WEB_PORT (both in ``env``),
+    the same whether one Rasa server runs or several behind nginx (bot/scaled.py).
+    """
+    services = []
     if _has_module("bot.web.__main__"):
         port = env.get("IPT_WEB_PORT", "8080")
         services.append(Service("web", [PY, "-m", "bot.web"], f"http://127.0.0.1:{port}/health"))

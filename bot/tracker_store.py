@@ -2,17 +2,88 @@
 
 endpoints.yml: ``tracker_store: {type: bot.tracker_store.IPTTrackerStore}``. Conversations
 then live next to the clinic's records (SQLite file or PostgreSQL), so one backup holds all.
+
+Rasa wraps every tracker store in ``FailSafeTrackerStore``: when the database fails, a read
+returns a fresh, empty conversation and a write goes to memory only, and the assistant keeps
+answering. That is the right behaviour during a database restart, but it must not pass
+silently: every failure here is counted in :data:`HEALTH`, logged once per outage as one
+line without the conversation's content (SQLAlchemy's messages carry the event JSON, so the
+original exception never reaches Rasa's own error log), and reported by the health
+endpoint (:mod:`bot.health`, ``GET /webhooks/ipt_health/`` on each Rasa server).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 
 from bot.store import db
+
+logger = logging.getLogger(__name__)
+
+
+class TrackerStoreUnavailable(Exception):
+    """The database refused a tracker read or write (no conversation content inside)."""
+
+
+@dataclass
+class TrackerStoreHealth:
+    """What the tracker store did since this process started."""
+
+    failures: int = 0
+    reads_failed: int = 0
+    writes_failed: int = 0
+    last_failure: float | None = None
+    last_success: float | None = None
+    last_error: str | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @property
+    def failing(self) -> bool:
+        """Whether the latest operation failed (the database is down right now)."""
+        return self.last_failure is not None and (
+            self.last_success is None or self.last_failure > self.last_success)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            recovered = self.failing
+            self.last_success = time.time()
+        if recovered:
+            logger.warning("tracker store: the database answers again; conversations are "
+                           "saved again (%d failed operations in all)", self.failures)
+
+    def failed(self, operation: str, exc: BaseException) -> None:
+        with self._lock:
+            first = not self.failing
+            self.failures += 1
+            if operation == "save":
+                self.writes_failed += 1
+            else:
+                self.reads_failed += 1
+            self.last_failure = time.time()
+            self.last_error = type(exc).__name__
+        if first:
+            logger.error("tracker store: %s failed (%s): conversations are answered from "
+                         "memory only and what is said meanwhile is NOT saved until the "
+                         "database is back", operation, type(exc).__name__)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"status": "failing" if self.failing else "ok", "failures": self.failures,
+                "reads_failed": self.reads_failed, "writes_failed": self.writes_failed,
+                "last_failure": self.last_failure, "last_success": self.last_success,
+                "last_error": self.last_error}
+
+
+HEALTH = TrackerStoreHealth()
 
 
 class IPTTrackerStore(SQLTrackerStore):
@@ -42,3 +113,43 @@ class IPTTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             sa.event.listen(self.engine, "connect", db.sqlite_on_connect)
             sa.event.listen(self.engine, "begin", db.sqlite_on_begin)
+        else:
+            # Rasa's engine has no pre-ping: after a database restart every pooled connection
+            # fails once. Ours checks a connection before use and gives up connecting after a
+            # few seconds (these calls block Rasa's event loop while they wait).
+            self.engine.dispose()
+            kwargs = create_engine_kwargs(self.engine.url)
+            connect_args = {"connect_timeout": 3, **kwargs.pop("connect_args", {})}
+            self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
+                                           connect_args=connect_args, **kwargs)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: str) -> Any:
+        return await self._guarded("retrieve", super().retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, sender_id: str) -> Any:
+        return await self._guarded("retrieve", super().retrieve_full_tracker(sender_id))
+
+    async def save(self, tracker: Any) -> None:
+        await self._guarded("save", super().save(tracker))
+
+    async def _guarded(self, operation: str, call: Any) -> Any:
+        try:
+            result = await call
+        except sa.exc.SQLAlchemyError as exc:
+            HEALTH.failed(operation, exc)
+            # `from None`: the SQL error's text holds the events (what the user wrote), and
+            # Rasa's fail-safe wrapper logs the exception it receives at ERROR level.
+            raise TrackerStoreUnavailable(
+                f"tracker store {operation} failed: {type(exc).__name__}") from None
+        HEALTH.succeeded()
+        return result
+
+    def ping(self) -> bool:
+        """Whether the database answers a trivial query now."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False

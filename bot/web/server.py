@@ -6,7 +6,7 @@ Routes:
   GET  /            the demo page of a fictional clinic, with the one-line widget snippet
   GET  /widget.js   the widget bundle (built by scripts/build-widget.sh)
   POST /api/session a new signed web session id, or the stored one re-validated
-  GET  /health      200 when Rasa and its socket.io channel answer, else 503
+  GET  /health      200 when Rasa, its socket.io channel and its database answer, else 503
   *    /socket.io/  reverse proxy to Rasa's socket.io (HTTP long-polling and websocket)
 
 Rasa listens on loopback only; this server is the only public entry for the widget, so
@@ -164,7 +164,9 @@ async def health(request: web.Request) -> web.Response:
     """Whether Rasa and its socket.io channel answer on loopback."""
     settings = request.app[SETTINGS]
     client = request.app[CLIENT]
-    checks = {"rasa": f"{settings.rasa_url}/", "socketio": f"{settings.rasa_url}/webhooks/socketio/"}
+    checks = {"rasa": f"{settings.rasa_url}/", "socketio": f"{settings.rasa_url}/webhooks/socketio/",
+              # the conversation database behind Rasa (bot/health.py): 503 while it is down
+              "conversations": f"{settings.rasa_url}/webhooks/ipt_health/"}
     result: dict[str, str] = {}
     for name, url in checks.items():
         try:
@@ -184,8 +186,14 @@ async def socketio_proxy(request: web.Request) -> web.StreamResponse:
     if request.query_string:
         upstream += f"?{request.query_string}"
     headers = {h: request.headers[h] for h in _REQUEST_HEADERS if h in request.headers}
+    # Appended to what a proxy in front of us saw: nginx hashes this header to keep each
+    # visitor's socket.io session on one Rasa server (docs/scaling.md).
+    forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")
+                 if h.strip()]
     if request.remote:
-        headers["X-Forwarded-For"] = request.remote
+        forwarded.append(request.remote)
+    if forwarded:
+        headers["X-Forwarded-For"] = ", ".join(forwarded)
     if (request.headers.get("Upgrade", "").lower() == "websocket"
             and request.method == "GET"):
         return await _proxy_websocket(request, upstream, headers)

@@ -110,8 +110,11 @@ def test_health_checks_rasa_and_its_socketio_channel():
         finally:
             await server.close()
 
-    asyncio.run(check_with(["/", "/webhooks/socketio/"], 200))
+    everything = ["/", "/webhooks/socketio/", "/webhooks/ipt_health/"]
+    asyncio.run(check_with(everything, 200))
     asyncio.run(check_with(["/"], 503))  # Rasa up, but without our socket.io channel
+    # Rasa up, but without the health route that reports its conversation database
+    asyncio.run(check_with(everything[:2], 503))
 
 
 def test_the_demo_page_embeds_the_widget_with_one_script_tag():

@@ -1,0 +1,26 @@
+"""Rasa's own command line (`rasa run ...`) in a process that does not import JAX.
+
+usage: python -m bot.rasa_server run -m models/ipt.tar.gz [any `rasa run` option]
+
+TensorFlow 2.12 imports JAX (a declared dependency) for a TFLite helper Rasa never calls;
+that costs about 100 MiB resident per Rasa server and most of a second at start-up
+(docs/benchmarks.md: memory). TensorFlow falls back cleanly when the import fails, so this
+launcher makes it fail, then hands over to Rasa's ``main`` with the same arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    # A None entry makes `import jax` raise ImportError, which TensorFlow handles.
+    sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
