@@ -179,7 +179,6 @@ def sync_reminders(
             reminder.due_at = due
             reminder.status = "pending"
             reminder.claimed_until = None
-            reminder.attempts = 0
             reminder.sent_at = None
             reminder.reason = None
         live.append(reminder)
