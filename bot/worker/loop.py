@@ -111,7 +111,8 @@ class Worker:
     async def deliver(self, claim: Claim) -> str:
         """Deliver one claimed reminder and settle it; returns what happened."""
         now = self.clock()
-        if now >= claim.until - self.settings.claim_margin:
+        margin = min(self.settings.claim_margin, self.settings.hold / 3)
+        if now >= claim.until - margin:
             return "left"  # our claim is about to run out: leave it to whoever re-claims it
         if now >= claim.starts_at:
             await self._call(claims.mark_missed, claim, "session_started")
