@@ -109,6 +109,17 @@ def _reminders_label(c) -> str:
     return reminders.describe_leads(c.reminder_leads, reminders.current_policy())
 
 
+def reminders_arg(text: str) -> str:
+    """Check a --reminders value before anything else is looked up."""
+    from bot import reminders
+
+    try:
+        reminders.leads_setting(text)
+    except reminders.ReminderError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def appointment_dict(a, c, for_json: bool) -> dict[str, Any]:
     """An appointment as output, in its client's time zone."""
     return {
@@ -510,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", type=int)
     p.add_argument(
         "--reminders",
+        type=reminders_arg,
         metavar="MINUTES|off|default",
         help="minutes before each session, e.g. 1440,60 or 1440; off; default (the clinic's)",
     )
