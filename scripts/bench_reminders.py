@@ -31,16 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
+from typing_extensions import Self
 
-from bot.store import db  # noqa: E402
-from bot.store.models import Reminder  # noqa: E402
-from bot.worker import claims  # noqa: E402
-from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http  # noqa: E402
-from tests.store import dbutil  # noqa: E402
-from tests.telegram.fakes import TOKEN, FakeBotAPI  # noqa: E402
-from tests.worker.fakes import RASA_TOKEN, FakeRasaTrigger  # noqa: E402
-from tests.worker.seed import seed_due_reminders  # noqa: E402
+from bot.store import db
+from bot.store.models import Reminder
+from bot.worker import claims
+from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http
+from tests.store import dbutil
+from tests.telegram.fakes import TOKEN, FakeBotAPI
+from tests.worker.fakes import RASA_TOKEN, FakeRasaTrigger
+from tests.worker.seed import seed_due_reminders
 
 TARGET_S = 60.0
 
@@ -59,7 +60,7 @@ def scan_cost(url: str, cycles: int = 50) -> list[float]:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class RealRasa:
@@ -71,7 +72,7 @@ class RealRasa:
         self.token = secrets.token_hex(16)
         self.base = ""
 
-    def __enter__(self) -> RealRasa:
+    def __enter__(self) -> Self:
         env = {"IPT_DATABASE_URL": self.url}
         aport, rport = free_port(), free_port()
         actions = start([sys.executable, "-m", "bot.action_server", "--port", str(aport)],

@@ -68,7 +68,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, set up logging, run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between scans")
     parser.add_argument("--batch", type=int, default=100, help="reminders claimed at once")
     parser.add_argument("--concurrency", type=int, default=8, help="deliveries at once")

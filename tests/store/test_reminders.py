@@ -187,9 +187,8 @@ def test_due_reminders_are_claimed_once_and_a_crashed_claim_is_retried(url):
 
 
 def test_past_due_reminders_are_marked_missed_not_sent(url):
-    with freeze_time(NOW):
-        with db.unit_of_work(url) as s:
-            a = services.book_appointment(s, _client(s), NOW + timedelta(days=2), policy=POLICY)
+    with freeze_time(NOW), db.unit_of_work(url) as s:
+        a = services.book_appointment(s, _client(s), NOW + timedelta(days=2), policy=POLICY)
     # The worker was down for three days: both reminders' session has started.
     with freeze_time(NOW + timedelta(days=3)), db.unit_of_work(url) as s:
         assert claims.claim_due(s, datetime.now(timezone.utc), 10, HOLD) == []
