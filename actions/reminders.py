@@ -40,6 +40,15 @@ def _appointment_id(tracker: Tracker) -> int | None:
     return None
 
 
+def _explain_no_session(dispatcher: CollectingDispatcher, answer: reminders.Answer) -> bool:
+    """Say why there is no session to talk about (unlinked chat, nothing booked); True if so."""
+    if answer.status == "unlinked":
+        dispatcher.utter_message(response="utter_not_linked")
+    elif answer.session is None:
+        dispatcher.utter_message(response="utter_no_next_session")
+    return answer.session is None
+
+
 class ActionNextSession(Action):
     """Say when the linked client's next session is, and how many of the agreed are left."""
 
@@ -55,11 +64,9 @@ class ActionNextSession(Action):
             log.exception("could not read the next session")
             dispatcher.utter_message(response="utter_link_error")
             return []
-        if answer.status == "unlinked":
-            dispatcher.utter_message(response="utter_not_linked")
-        elif answer.session is None:
-            dispatcher.utter_message(response="utter_no_next_session")
-        elif answer.session.agreed is None:
+        if _explain_no_session(dispatcher, answer):
+            return []
+        if answer.session.agreed is None:
             dispatcher.utter_message(response="utter_next_session", **_session_vars(answer.session))
         else:
             dispatcher.utter_message(
@@ -105,11 +112,7 @@ class ActionCannotAttend(Action):
             log.exception("could not record a cancellation request")
             dispatcher.utter_message(response="utter_link_error")
             return []
-        if answer.status == "unlinked":
-            dispatcher.utter_message(response="utter_not_linked")
-        elif answer.session is None:
-            dispatcher.utter_message(response="utter_no_next_session")
-        else:
+        if not _explain_no_session(dispatcher, answer):
             dispatcher.utter_message(response="utter_cancel_requested", **_session_vars(answer.session))
             dispatcher.utter_message(response="utter_missed_session_arrangements")
         return []

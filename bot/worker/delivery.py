@@ -13,7 +13,6 @@ and we deliver them to the client's channel ourselves:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -21,13 +20,11 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 from telegram.error import BadRequest, Forbidden, TelegramError
-from typing_extensions import Self
 
 from bot.store.models import WebOutbox
 from bot.telegram.delivery import chat_for_sender, send_replies
-from bot.telegram.rasa_client import RasaUnavailable
+from bot.telegram.rasa_client import RasaClient, RasaUnavailable
 from bot.telegram.render import CallbackData
 from bot.worker.claims import TELEGRAM, WEB, Claim
 
@@ -54,46 +51,22 @@ class Result:
     messages: tuple[dict[str, Any], ...] = ()
 
 
-class RasaTrigger:
+class RasaTrigger(RasaClient):
     """Rasa's token-protected ``trigger_intent`` endpoint, returning the bot's messages."""
 
     def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+        super().__init__(base_url, timeout)
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> Self:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def trigger(
         self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """Trigger ``intent`` in the conversation; Rasa's replies, or RasaUnavailable."""
-        if self._session is None:
-            raise RuntimeError("RasaTrigger is not open: use `async with RasaTrigger(...)`")
         url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/trigger_intent"
         # collector: the replies come back to us; include_events=NONE: no tracker dump.
         params = {"token": self._token, "output_channel": "collector", "include_events": "NONE"}
-        try:
-            async with self._session.post(
-                url, params=params, json={"name": intent, "entities": entities or {}}
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"HTTP {response.status}")
-                body = await response.json(content_type=None)
-        except asyncio.TimeoutError:
-            raise RasaUnavailable("timed out") from None
-        except aiohttp.ClientError as exc:
-            raise RasaUnavailable(type(exc).__name__) from None
-        except ValueError:
-            raise RasaUnavailable("answer is not JSON") from None
+        body = await self.post_json(url, {"name": intent, "entities": entities or {}}, params)
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list):
             raise RasaUnavailable("answer has no messages")

@@ -1,4 +1,4 @@
-"""Fixtures: the fake Bot API and the fake trigger_intent endpoint, on loopback."""
+"""Fixtures: the fake Bot API (shared with tests/telegram) and a fake trigger_intent endpoint."""
 
 from __future__ import annotations
 
@@ -6,21 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.telegram.fakes import FakeBotAPI
+from tests.telegram.conftest import anyio_backend, telegram  # noqa: F401 - shared fixtures
 from tests.worker.fakes import FakeRasaTrigger
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start()
-    yield api
-    await api.stop()
 
 
 @pytest.fixture

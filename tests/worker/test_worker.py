@@ -53,7 +53,7 @@ async def test_a_due_reminder_reaches_telegram_once_with_its_buttons(url, telegr
         counts = await worker.cycle()
         again = await worker.cycle()
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     assert counts["sent"] == 1 and again["claimed"] == 0
     assert rasa_trigger.calls == [(f"tg-{chat}", "EXTERNAL_session_reminder",
                                    {"appointment_id": str(_reminder(url).appointment_id)})]
@@ -75,7 +75,7 @@ async def test_a_web_reminder_waits_in_the_outbox_and_is_marked_sent_with_it(
     try:
         assert (await worker.cycle())["sent"] == 1
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     assert telegram.sent() == []
     with db.unit_of_work(url) as s:
         [row] = s.scalars(sa.select(WebOutbox)).all()
@@ -100,7 +100,7 @@ async def test_rasa_down_keeps_the_reminder_and_retries_after_a_pause(url, teleg
         clock.now = NOW + timedelta(minutes=1)
         assert (await worker.cycle())["sent"] == 1
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     assert len(telegram.sent(chat)) == 1
     assert _reminder(url).attempts == 2
 
@@ -116,7 +116,7 @@ async def test_never_sent_once_the_session_has_started(url, telegram, rasa_trigg
         clock.now = NOW + timedelta(minutes=6)
         assert (await worker.cycle())["claimed"] == 0
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     assert telegram.sent() == []
     r = _reminder(url)
     assert (r.status, r.reason) == ("missed", "session_started")
@@ -129,7 +129,7 @@ async def test_nothing_to_say_cancels_the_reminder(url, telegram, rasa_trigger):
     try:
         assert (await worker.cycle())["cancelled"] == 1
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     assert telegram.sent() == [] and _reminder(url).reason == "nothing_to_send"
 
 
@@ -142,7 +142,7 @@ async def test_telegram_off_or_no_linked_chat_waits(url, telegram, rasa_trigger)
     try:
         assert (await worker.cycle())["retry"] == 2
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     with db.unit_of_work(url) as s:
         reasons = set(s.scalars(sa.select(Reminder.reason)))
     assert reasons == {"no_channel", "telegram_off"} and rasa_trigger.calls == []
@@ -168,5 +168,5 @@ async def test_housekeeping_jobs_run_on_their_schedule_and_a_failure_stops_nothi
         await worker.run_jobs()
         assert (await worker.cycle())["sent"] == 1
     finally:
-        await rasa.__aexit__()
+        await rasa.close()
     assert ran == [NOW, NOW + timedelta(minutes=10)]
