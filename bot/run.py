@@ -114,8 +114,8 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
     if "web" in names:
         lines.append(f"  in the browser:  http://127.0.0.1:{env.get('IPT_WEB_PORT', '8080')}/")
     lines += [
-        f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
-        "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'",
+        (f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
+         "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
         "  in a terminal:   .venv/bin/rasa shell -m models/ipt.tar.gz  (in another terminal)",
     ]
     lines.append("  Telegram:        " + ("on" if "telegram" in names else
@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.model).exists():
         print(f"error: no trained model at {args.model}: run `make run`", file=sys.stderr)
         return 2
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    # RASA_TELEMETRY_ENABLED: Rasa reports usage to its vendor unless told not to; never here.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
+           "RASA_TELEMETRY_ENABLED": "false"}
     # The web server and Telegram reach Rasa here, wherever IPT_RASA_PORT put it.
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
     services = plan(args.model, env)

@@ -21,6 +21,8 @@ from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http
 from tests.store import dbutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Rasa reports usage to its vendor unless told not to: never, from a health product.
+os.environ["RASA_TELEMETRY_ENABLED"] = "false"
 
 
 @pytest.fixture(scope="session")
