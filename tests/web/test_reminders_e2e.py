@@ -13,6 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from bot.clinic import ReminderPolicy
 from bot.store import db, services
 from bot.store.models import Client, Reminder, WebOutbox
 from bot.worker.delivery import Deliverer, RasaTrigger
@@ -27,7 +28,9 @@ def _book_due_reminder(url: str, client_id: int, hours: int) -> None:
     now = datetime.now(timezone.utc)
     with db.unit_of_work(url) as s:
         client = s.get(Client, client_id)
-        appointment = services.book_appointment(s, client, now + timedelta(hours=hours))
+        # No quiet hours here: the test must not depend on the time of day it runs at.
+        appointment = services.book_appointment(s, client, now + timedelta(hours=hours),
+                                                policy=ReminderPolicy((60,), None, None))
         s.execute(sa.update(Reminder).where(Reminder.appointment_id == appointment.id,
                                             Reminder.lead_minutes == 60)
                   .values(due_at=now - timedelta(seconds=1)))
