@@ -1,4 +1,4 @@
-"""The clinic's crisis resources: load, validate and summarise its configuration file.
+"""The clinic's configuration: crisis resources and reminder policy; load, validate, summarise.
 
 usage: python -m bot.clinic check [FILE]
 
@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,12 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,30}$")
 _WEB = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 _TOP_FIELDS = {
     "name", "country", "emergency_number", "crisis_lines", "on_call_telegram_chat_id",
-    "young_people_resources",
+    "young_people_resources", "reminders",
 }
+_REMINDER_FIELDS = {"lead_minutes", "quiet_hours"}
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+# A week: a longer lead would be a reminder of a session nobody has booked yet.
+MAX_LEAD_MINUTES = 7 * 24 * 60
 _LINE_FIELDS = {"name", "phone", "text", "web"}
 
 
@@ -51,6 +56,19 @@ class CrisisLine:
 
 
 @dataclass(frozen=True)
+class ReminderPolicy:
+    """When reminders go out: minutes before a session, and hours never to send in.
+
+    Quiet hours are in the client's own time zone and may wrap midnight (21:00 to 08:00);
+    a reminder that would fall in them is sent just before they begin instead.
+    """
+
+    lead_minutes: tuple[int, ...] = (1440, 60)
+    quiet_start: time | None = time(21, 0)
+    quiet_end: time | None = time(8, 0)
+
+
+@dataclass(frozen=True)
 class ClinicConfig:
     """A validated clinic configuration."""
 
@@ -60,6 +78,7 @@ class ClinicConfig:
     crisis_lines: tuple[CrisisLine, ...] = ()
     on_call_telegram_chat_id: str | None = None
     young_people_resources: tuple[CrisisLine, ...] = ()
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     source: str = field(default="", compare=False)
 
     @property
@@ -122,6 +141,62 @@ def _lines(raw: Any, where: str, source: str) -> tuple[CrisisLine, ...]:
     return tuple(lines)
 
 
+def parse_leads(raw: Any, where: str = "reminders.lead_minutes", source: str = "<memory>"
+                ) -> tuple[int, ...]:
+    """Lead times in minutes, longest first, without repeats (a list or "1440,60")."""
+    if isinstance(raw, str):
+        raw = [p for p in raw.replace(" ", "").split(",") if p]
+    if not isinstance(raw, (list, tuple)):
+        raise _fail(source, where, "must be a list of minutes, e.g. [1440, 60]")
+    leads = set()
+    for value in raw:
+        try:
+            minutes = int(value)
+        except (TypeError, ValueError):
+            raise _fail(source, where, f"has {value!r}, not a whole number of minutes") from None
+        if isinstance(value, bool) or not 1 <= minutes <= MAX_LEAD_MINUTES:
+            raise _fail(source, where, f"has {value!r}: use 1 to {MAX_LEAD_MINUTES} minutes")
+        leads.add(minutes)
+    return tuple(sorted(leads, reverse=True))
+
+
+def _clock(raw: Any, where: str, source: str) -> time:
+    text = str(raw).strip() if isinstance(raw, (str, int)) else ""
+    match = _CLOCK.match(text)
+    if not match:
+        raise _fail(source, where, f"must be a time like \"21:00\", got {raw!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _reminders(raw: Any, source: str) -> ReminderPolicy:
+    if raw is None:
+        return ReminderPolicy()
+    if not isinstance(raw, dict):
+        raise _fail(source, "reminders", "must be a mapping with lead_minutes and quiet_hours")
+    unknown = sorted(set(raw) - _REMINDER_FIELDS)
+    if unknown:
+        raise _fail(source, f"reminders.{unknown[0]}", "is not a known field "
+                    f"(known: {', '.join(sorted(_REMINDER_FIELDS))})")
+    default = ReminderPolicy()
+    leads = default.lead_minutes
+    if "lead_minutes" in raw:
+        leads = parse_leads(raw["lead_minutes"], "reminders.lead_minutes", source)
+    start, end = default.quiet_start, default.quiet_end
+    if "quiet_hours" in raw:
+        quiet = raw["quiet_hours"]
+        if quiet is None:
+            start = end = None
+        elif not isinstance(quiet, dict) or set(quiet) != {"start", "end"}:
+            raise _fail(source, "reminders.quiet_hours",
+                        'must be null or {start: "21:00", end: "08:00"}')
+        else:
+            start = _clock(quiet["start"], "reminders.quiet_hours.start", source)
+            end = _clock(quiet["end"], "reminders.quiet_hours.end", source)
+            if start == end:
+                raise _fail(source, "reminders.quiet_hours", "start and end must differ")
+    return ReminderPolicy(leads, start, end)
+
+
 def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
     """Validate the mapping read from a clinic file and return the configuration."""
     if not isinstance(raw, dict):
@@ -151,6 +226,7 @@ def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
         young_people_resources=_lines(
             raw.get("young_people_resources"), "young_people_resources", source
         ),
+        reminders=_reminders(raw.get("reminders"), source),
         source=source,
     )
 
@@ -182,6 +258,11 @@ def summary(config: ClinicConfig) -> str:
     out += [f"  {line.as_line()}" for line in config.crisis_lines]
     out.append(f"young people's lines: {len(config.young_people_resources)}")
     out.append("on-call Telegram chat: " + ("set" if config.on_call_telegram_chat_id else "not set"))
+    policy = config.reminders
+    quiet = (f"{policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M} client time"
+             if policy.quiet_start else "none")
+    leads = ", ".join(f"{m} min" for m in policy.lead_minutes) or "none"
+    out.append(f"reminders: {leads} before; quiet hours {quiet}")
     return "\n".join(out)
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.store import api, db
 from tests.store import dbutil
@@ -121,6 +122,8 @@ def test_the_clinic_workflow_from_enrolment_to_erasure(url):
         (["appointment", "add", "C-ZZZZZZ", "--at", "2099-01-01 10:00"], "no client"),
         (["appointment", "cancel", "999"], "no appointment"),
         (["client", "frobnicate"], "invalid choice"),
+        (["client", "set", "C-ZZZZZZ", "--reminders", "soon"], "reminders must be"),
+        (["appointment", "move", "999", "--at", "2099-01-01 10:00"], "no appointment"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_with_exit_2(url, args, message):
@@ -190,3 +193,42 @@ def test_delete_asks_for_the_client_id_at_a_terminal(tmp_path):
     right = _delete_at_terminal(url, pid, pid.lower())
     assert right.returncode == 0 and "erased" in right.stdout
     assert ok_json(url, "client", "list") == []
+
+
+def test_reminders_follow_moves_and_the_clinic_sees_cancellation_requests(url):
+    from bot import reminders
+
+    pid = ok_json(url, "client", "add", "--name", "Ana", "--tz", "Europe/Lisbon")["id"]
+    assert ok_json(url, "client", "show", pid)["reminders"] == "default (1440,60)"
+    appt = ok_json(url, "appointment", "add", pid, "--at", "2099-06-01 15:00")
+
+    def leads() -> dict[int, str]:
+        with db.unit_of_work(url) as s:
+            rows = s.execute(sa.text(
+                "SELECT lead_minutes, status, due_at FROM reminders WHERE appointment_id = :a"
+            ), {"a": appt["id"]}).all()
+        db.dispose_all()
+        return {lead: (status, str(due)[:16]) for lead, status, due in rows}
+
+    # Lisbon is UTC+1 in summer: 15:00 local is 14:00 UTC.
+    assert leads() == {1440: ("pending", "2099-05-31 14:00"), 60: ("pending", "2099-06-01 13:00")}
+    moved = ok_json(url, "appointment", "move", str(appt["id"]), "--at", "2099-06-02 16:00")
+    assert moved["starts"] == "2099-06-02T16:00:00+01:00"
+    assert leads() == {1440: ("pending", "2099-06-01 15:00"), 60: ("pending", "2099-06-02 14:00")}
+
+    assert ok_json(url, "client", "set", pid, "--reminders", "1440")["reminders"] == "1440"
+    assert leads()[60][0] == "cancelled" and leads()[1440][0] == "pending"
+    assert ok_json(url, "client", "set", pid, "--reminders", "off")["reminders"] == "off"
+    assert {status for status, _ in leads().values()} == {"cancelled"}
+    ok_json(url, "client", "set", pid, "--reminders", "default")
+    assert {status for status, _ in leads().values()} == {"pending"}
+
+    # The client says "I can't make it" in chat: the clinic's list shows the request.
+    code = ok_json(url, "client", "new-code", pid)["code"]
+    api.link_account("tg-cli-2", "telegram", code, url=url)
+    with db.unit_of_work(url) as s:
+        assert reminders.request_cancellation(s, "tg-cli-2").status == "ok"
+    db.dispose_all()
+    [row] = ok_json(url, "appointment", "list")
+    assert row["cancel_requested"] is not None and row["status"] == "booked"
+    assert "CANCEL_REQUESTED" in run(url, "appointment", "list").stdout

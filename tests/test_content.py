@@ -81,7 +81,9 @@ def test_rasa_data_validate_is_clean():
 
     Those warnings are expected: actions send those responses by name (follow-ups,
     form prompts, crisis resources), and form-only intents fill slots through slot
-    mappings, which Rasa's validator does not look at. Every other warning fails.
+    mappings, which Rasa's validator does not look at. EXTERNAL_ intents are triggered
+    from outside (the reminder worker), never typed, so they have no NLU examples.
+    Every other warning fails.
     """
     result = subprocess.run(
         [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain",
@@ -92,5 +94,8 @@ def test_rasa_data_validate_is_clean():
     assert result.returncode == 0, output[-4000:]
     warnings = [ln for ln in output.splitlines() if "UserWarning" in ln]
     unexpected = [ln for ln in warnings
-                  if not re.search(r"The (utterance|intent) '\w+' is not used in any story or rule", ln)]
+                  if not re.search(r"The (utterance|intent) '\w+' is not used in any story or rule", ln)
+                  # Intents only the reminder worker triggers (trigger_intent) have no examples.
+                  and not re.search(r"The intent 'EXTERNAL_\w+' is listed in the domain file, "
+                                    r"but is not found in the NLU training data", ln)]
     assert not unexpected, "\n".join(unexpected[:20])

@@ -5,6 +5,8 @@ usage: ipt-admin [--database-url URL] [--json] COMMAND ...
 Examples:
   ipt-admin client add --name "Sam" --tz Europe/Berlin
   ipt-admin appointment add C-7KQ2MX --at "2026-12-01 15:00"
+  ipt-admin appointment move 12 --at "2026-12-02 15:00"
+  ipt-admin client set C-7KQ2MX --reminders 1440      # or off, default, 1440,60
   ipt-admin client export C-7KQ2MX > sam.json
   ipt-admin db upgrade
 
@@ -94,9 +96,28 @@ def client_dict(c, for_json: bool) -> dict[str, Any]:
         "timezone": c.timezone,
         "status": c.status,
         "agreed_sessions": c.agreed_sessions,
+        "reminders": _reminders_label(c),
         "linked_channels": len(c.links),
         "created": local(c.created_at, c.timezone, for_json),
     }
+
+
+def _reminders_label(c) -> str:
+    """The client's reminder setting: "default (1440,60)", "off" or their own minutes."""
+    from bot import reminders
+
+    return reminders.describe_leads(c.reminder_leads, reminders.current_policy())
+
+
+def reminders_arg(text: str) -> str:
+    """Check a --reminders value before anything else is looked up."""
+    from bot import reminders
+
+    try:
+        reminders.leads_setting(text)
+    except reminders.ReminderError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def appointment_dict(a, c, for_json: bool) -> dict[str, Any]:
@@ -108,6 +129,8 @@ def appointment_dict(a, c, for_json: bool) -> dict[str, Any]:
         "starts": local(a.starts_at, c.timezone, for_json),
         "minutes": a.duration_minutes,
         "status": a.status,
+        # The client said in chat they can't come: the clinic decides (move or cancel).
+        "cancel_requested": local(a.cancel_requested_at, c.timezone, for_json),
     }
 
 
@@ -189,7 +212,8 @@ def cmd_client_show(args, s) -> int:
     info = client_dict(c, False)
     text = "\n".join(f"{k:16} {'' if v is None else v}" for k, v in info.items())
     text += "\n\nupcoming appointments:\n" + table(
-        [appointment_dict(a, c, False) for a in appts], ["id", "starts", "minutes", "status"]
+        [appointment_dict(a, c, False) for a in appts],
+        ["id", "starts", "minutes", "status", "cancel_requested"],
     )
     text += "\n\nopen homework:\n" + table(
         [{"id": h.id, "title": h.title} for h in hw], ["id", "title"]
@@ -199,13 +223,13 @@ def cmd_client_show(args, s) -> int:
 
 
 def cmd_client_set(args, s) -> int:
-    """Change a client's name, time zone or agreed number of sessions."""
+    """Change a client's name, time zone, agreed number of sessions or reminders."""
     from bot.store import services
 
-    if args.name is None and args.tz is None and args.sessions is None:
-        raise UsageError("nothing to change: give --name, --tz or --sessions")
+    if all(v is None for v in (args.name, args.tz, args.sessions, args.reminders)):
+        raise UsageError("nothing to change: give --name, --tz, --sessions or --reminders")
     c = services.update_client(
-        s, services.get_client(s, args.client), args.name, args.tz, args.sessions
+        s, services.get_client(s, args.client), args.name, args.tz, args.sessions, args.reminders
     )
     emit(args, client_dict(c, True), f"client {c.public_id} updated")
     return 0
@@ -293,8 +317,22 @@ def cmd_appointment_list(args, s) -> int:
         rows_json,
         table(
             [appointment_dict(a, a.client, False) for a in appts],
-            ["id", "client", "name", "starts", "minutes", "status"],
+            ["id", "client", "name", "starts", "minutes", "status", "cancel_requested"],
         ),
+    )
+    return 0
+
+
+def cmd_appointment_move(args, s) -> int:
+    """Move a session to a new time (its reminders move with it)."""
+    from bot.store import services
+
+    a = services.get_appointment(s, args.appointment)
+    a = services.move_appointment(s, a, parse_time(args.at, a.client.timezone))
+    emit(
+        args,
+        appointment_dict(a, a.client, True),
+        f"appointment {a.id} moved to {local(a.starts_at, a.client.timezone)}",
     )
     return 0
 
@@ -476,11 +514,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("export", cmd_client_export, "all of a client's data as JSON"),
     ]:
         sub(g, name, func, help_).add_argument("client", help="client id, e.g. C-7KQ2MX")
-    p = sub(g, "set", cmd_client_set, "change name, time zone or agreed sessions")
+    p = sub(g, "set", cmd_client_set, "change name, time zone, agreed sessions or reminders")
     p.add_argument("client")
     p.add_argument("--name")
     p.add_argument("--tz")
     p.add_argument("--sessions", type=int)
+    p.add_argument(
+        "--reminders",
+        type=reminders_arg,
+        metavar="MINUTES|off|default",
+        help="minutes before each session, e.g. 1440,60 or 1440; off; default (the clinic's)",
+    )
     p = sub(g, "delete", cmd_client_delete, "erase a client and their conversations")
     p.add_argument("client")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -495,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub(g, "list", cmd_appointment_list, "list upcoming sessions")
     p.add_argument("--client")
     p.add_argument("--all", action="store_true", help="include past sessions")
+    p = sub(g, "move", cmd_appointment_move, "move a session to a new time")
+    p.add_argument("appointment", type=int)
+    p.add_argument("--at", required=True, help='"2026-12-01 15:00" (client time) or ISO 8601')
     p = sub(g, "cancel", cmd_appointment_cancel, "cancel a session")
     p.add_argument("appointment", type=int)
 
@@ -535,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     url = getattr(args, "database_url", None)
     import sqlalchemy.exc
 
+    from bot.clinic import ClinicConfigError
     from bot.store import db
     from bot.store.services import StoreError
 
@@ -544,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args, session)
     except (UsageError, StoreError) as e:
         return _fail(str(e), 2)
+    except ClinicConfigError as e:  # the reminder policy comes from the clinic file
+        return _fail(str(e), 1)
     except sqlalchemy.exc.ArgumentError as e:
         return _fail(f"bad database URL: {e}", 2)
     except sqlalchemy.exc.SQLAlchemyError as e:

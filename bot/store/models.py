@@ -226,4 +226,26 @@ class Reminder(Base):
     claimed_until = sa.Column(UTCDateTime)
     attempts = sa.Column(sa.Integer, nullable=False, default=0)
     sent_at = sa.Column(UTCDateTime)
+    # Why it was not sent (missed/cancelled), or the last delivery error: a short code such
+    # as "session_started", "no_channel", "rasa_unavailable"; never message text.
+    reason = sa.Column(sa.String(32))
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WebOutbox(Base):
+    """Bot messages for a web conversation, waiting for its widget to connect.
+
+    The reminder worker writes them; the socket.io channel (bot/web/channel.py, inside the
+    Rasa server that holds the sockets) emits them to the conversation's connected widget, or
+    at its next visit, and deletes each row once emitted.
+    """
+
+    __tablename__ = "web_outbox"
+    __table_args__ = (sa.Index("ix_web_outbox_sender_created", "sender_id", "created_at"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    client_id = sa.Column(sa.Integer, _client_fk(), nullable=False, index=True)
+    sender_id = sa.Column(sa.String(255), nullable=False)
+    # JSON list of Rasa's bot messages ({"text", "buttons", ...}), as trigger_intent returned.
+    messages = sa.Column(sa.Text, nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)

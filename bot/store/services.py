@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot import reminders
+from bot.clinic import ReminderPolicy
 from bot.store import codes
 from bot.store.models import (
     Appointment,
@@ -30,6 +32,7 @@ from bot.store.models import (
     HomeworkEntry,
     Reminder,
     SafetyFlag,
+    WebOutbox,
     utcnow,
 )
 
@@ -185,17 +188,30 @@ def update_client(
     display_name: str | None = None,
     tz: str | None = None,
     agreed_sessions: int | None = None,
+    reminder_choice: str | None = None,
+    policy: ReminderPolicy | None = None,
 ) -> Client:
-    """Change a client's display name, time zone or agreed number of sessions."""
+    """Change a client's name, time zone, agreed sessions or reminders (see bot.reminders).
+
+    A new time zone or reminder choice reschedules the reminders of upcoming sessions
+    (quiet hours are in the client's time).
+    """
     if display_name is not None:
         client.display_name = check_name(display_name)
-    if tz is not None:
-        client.timezone = check_timezone(tz)
     if agreed_sessions is not None:
         if agreed_sessions < 1:
             raise InvalidInput("agreed sessions must be a positive number")
         client.agreed_sessions = agreed_sessions
+    if reminder_choice is not None:
+        try:
+            client.reminder_leads = reminders.leads_setting(reminder_choice)
+        except reminders.ReminderError as e:
+            raise InvalidInput(str(e)) from None
+    if tz is not None:
+        client.timezone = check_timezone(tz)
     session.flush()
+    if tz is not None or reminder_choice is not None:
+        reminders.resync_client(session, client, policy)
     return client
 
 
@@ -296,19 +312,24 @@ def redeem_code(
 # --- appointments ---------------------------------------------------------------------------
 
 
+def _check_start(starts_at: datetime, now: datetime) -> None:
+    if starts_at.tzinfo is None:
+        raise InvalidInput("the start time needs a time zone")
+    if starts_at <= now:
+        raise InvalidInput("the start time is in the past")
+
+
 def book_appointment(
     session: Session,
     client: Client,
     starts_at: datetime,
     duration_minutes: int = 50,
     now: datetime | None = None,
+    policy: ReminderPolicy | None = None,
 ) -> Appointment:
-    """Book a session for ``client``; ``starts_at`` must be aware and in the future."""
+    """Book a session for ``client`` and its reminders; ``starts_at`` aware and in the future."""
     now = now or utcnow()
-    if starts_at.tzinfo is None:
-        raise InvalidInput("the start time needs a time zone")
-    if starts_at <= now:
-        raise InvalidInput("the start time is in the past")
+    _check_start(starts_at, now)
     if not 10 <= duration_minutes <= 240:
         raise InvalidInput("length must be between 10 and 240 minutes")
     appt = Appointment(
@@ -316,7 +337,30 @@ def book_appointment(
     )
     session.add(appt)
     session.flush()
+    reminders.sync_reminders(session, appt, client, policy, now)
     return appt
+
+
+def move_appointment(
+    session: Session,
+    appointment: Appointment,
+    starts_at: datetime,
+    now: datetime | None = None,
+    policy: ReminderPolicy | None = None,
+) -> Appointment:
+    """Move a booked session to a new time; its reminders move with it.
+
+    A cancellation the client requested is cleared: the clinic has answered it.
+    """
+    now = now or utcnow()
+    if appointment.status != "booked":
+        raise InvalidInput(f"appointment {appointment.id} is {appointment.status}, not booked")
+    _check_start(starts_at, now)
+    appointment.starts_at = starts_at
+    appointment.cancel_requested_at = None
+    session.flush()
+    reminders.sync_reminders(session, appointment, appointment.client, policy, now)
+    return appointment
 
 
 def get_appointment(session: Session, appointment_id: int) -> Appointment:
@@ -328,14 +372,15 @@ def get_appointment(session: Session, appointment_id: int) -> Appointment:
 
 
 def cancel_appointment(session: Session, appointment: Appointment) -> Appointment:
-    """Cancel a booked appointment and its pending reminders."""
+    """Cancel a booked appointment and its reminders not yet sent."""
     if appointment.status != "booked":
         raise InvalidInput(f"appointment {appointment.id} is {appointment.status}, not booked")
     appointment.status = "cancelled"
     session.execute(
         sa.update(Reminder)
-        .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
-        .values(status="cancelled")
+        .where(Reminder.appointment_id == appointment.id, Reminder.status.in_(reminders.LIVE))
+        .values(status="cancelled", claimed_until=None, reason="appointment_cancelled")
+        .execution_options(synchronize_session="fetch")
     )
     session.flush()
     return appointment
@@ -557,6 +602,7 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
         "enrolment_codes": codes_issued,
         "appointments": rows(Appointment),
         "reminders": rows(Reminder),
+        "web_outbox": rows(WebOutbox),
         "homework_assignments": rows(HomeworkAssignment),
         "homework_entries": rows(HomeworkEntry),
         "checkins": rows(CheckIn),
@@ -578,6 +624,7 @@ def delete_client(session: Session, client: Client) -> dict[str, int]:
         session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id.in_(senders)))
     # Children first, explicitly, so erasure does not depend on ON DELETE CASCADE being on.
     for model in (
+        WebOutbox,
         Reminder,
         HomeworkEntry,
         HomeworkAssignment,

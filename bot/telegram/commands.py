@@ -22,6 +22,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", "What I can help you with", "/ask_capabilities"),
     Command("checkin", "Check in on how your week is going", "/start_checkin"),  # later
     Command("homework", "See the homework from your sessions", "/ask_homework_assigned"),  # later
+    Command("session", "When your next session is", "/query_next_session"),
     Command("privacy", "What I keep about you and who sees it", "/ask_privacy"),  # later
     Command("delete", "Delete your data (asks you first)", "/request_data_deletion"),  # later
 )

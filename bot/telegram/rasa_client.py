@@ -44,18 +44,17 @@ class RasaClient:
             await self._session.close()
             self._session = None
 
-    async def send(
-        self, sender: str, message: str, metadata: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Send ``message`` as ``sender``; return Rasa's replies or raise RasaUnavailable."""
+    async def post_json(
+        self, url: str, body: dict[str, Any], params: dict[str, str] | None = None
+    ) -> Any:
+        """POST ``body`` to one of Rasa's endpoints; the decoded answer or RasaUnavailable."""
         if self._session is None:
             raise RuntimeError("RasaClient is not open: use `async with RasaClient(...)`")
-        body = {"sender": sender, "message": message, "metadata": metadata or {}}
         try:
-            async with self._session.post(self.url, json=body) as response:
+            async with self._session.post(url, json=body, params=params) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"HTTP {response.status}")
-                replies = await response.json(content_type=None)
+                return await response.json(content_type=None)
         except asyncio.TimeoutError:
             raise RasaUnavailable("timed out") from None
         except aiohttp.ClientError as exc:
@@ -63,6 +62,13 @@ class RasaClient:
             raise RasaUnavailable(type(exc).__name__) from None
         except ValueError:
             raise RasaUnavailable("answer is not JSON") from None
+
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Send ``message`` as ``sender``; return Rasa's replies or raise RasaUnavailable."""
+        body = {"sender": sender, "message": message, "metadata": metadata or {}}
+        replies = await self.post_json(self.url, body)
         if not isinstance(replies, list):
             raise RasaUnavailable("answer is not a list of replies")
         return [r for r in replies if isinstance(r, dict)]

@@ -19,6 +19,8 @@ credentials.yml::
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import unicodedata
@@ -31,10 +33,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.web import signing
 
 logger = logging.getLogger(__name__)
+
+# How often messages waiting in the web outbox are looked for while widgets are connected.
+OUTBOX_POLL_SECONDS = 2.0
 
 REFUSED_EVENT = "session_refused"
 DEFAULT_MAX_MESSAGE_CHARS = 2000
@@ -95,6 +101,86 @@ class SignedSocketIOOutput(SocketIOOutput):
         await self._send_message(recipient_id, {"custom": json_message})
 
 
+def _take_outbox(conversation_ids: list[str]) -> list[tuple[int, str, list[dict[str, Any]]]]:
+    """Waiting web outbox rows for these conversations, oldest first (bot.worker writes them)."""
+    import sqlalchemy as sa
+
+    from bot.store import db
+    from bot.store.models import WebOutbox
+
+    db.ensure_migrated()
+    with db.unit_of_work() as s:
+        rows = s.execute(
+            sa.select(WebOutbox.id, WebOutbox.sender_id, WebOutbox.messages)
+            .where(WebOutbox.sender_id.in_(conversation_ids))
+            .order_by(WebOutbox.created_at, WebOutbox.id)
+        ).all()
+    return [(r.id, r.sender_id, json.loads(r.messages)) for r in rows]
+
+
+def _delete_outbox(row_id: int) -> None:
+    import sqlalchemy as sa
+
+    from bot.store import db
+    from bot.store.models import WebOutbox
+
+    with db.unit_of_work() as s:
+        s.execute(sa.delete(WebOutbox).where(WebOutbox.id == row_id))
+
+
+class OutboxPump:
+    """Emit messages from the web outbox (session reminders) to connected widgets.
+
+    The reminder worker runs in another process and cannot reach the sockets, which live
+    here in the Rasa server; it leaves the messages in the ``web_outbox`` table. This pump
+    sends them when a widget asks for its session (the next visit), and every few seconds
+    to the conversations that have a widget connected. A row is deleted once emitted; one
+    lock keeps this process from emitting a row twice.
+    """
+
+    def __init__(self, sio: AsyncServer, namespace: str | None, bot_message_evt: str) -> None:
+        self.sio = sio
+        self.namespace = namespace
+        self.output = SignedSocketIOOutput(sio, bot_message_evt)
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+
+    def connected(self) -> list[str]:
+        """The web conversations with at least one socket in their room."""
+        rooms = self.sio.manager.rooms.get(self.namespace or "/", {})
+        return [room for room, members in rooms.items()
+                if isinstance(room, str) and room.startswith(signing.PREFIX) and members]
+
+    async def deliver(self, conversation_ids: list[str]) -> int:
+        """Emit the waiting messages of these conversations; how many rows went out."""
+        if not conversation_ids:
+            return 0
+        async with self._lock:
+            try:
+                rows = await asyncio.to_thread(_take_outbox, conversation_ids)
+            except SQLAlchemyError as exc:  # the database is down: rows wait for the next try
+                logger.warning("web outbox unavailable (%s)", type(exc).__name__)
+                return 0
+            for row_id, conversation_id, messages in rows:
+                for message in messages:
+                    await self.output.send_response(conversation_id, dict(message))
+                await asyncio.to_thread(_delete_outbox, row_id)
+            return len(rows)
+
+    def start(self) -> None:
+        """Start polling for connected conversations (once; on the first session request)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(OUTBOX_POLL_SECONDS)
+            try:
+                await self.deliver(self.connected())
+            except Exception:  # keep polling whatever one round did
+                logger.exception("web outbox round failed")
+
+
 class SignedSocketIOInput(SocketIOInput):
     """Socket.io input channel that refuses session ids not signed by our web server."""
 
@@ -136,6 +222,7 @@ class SignedSocketIOInput(SocketIOInput):
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         self._verify(None)  # load the secret now, so a missing one fails at start, not later
+        pump = OutboxPump(sio, self.namespace, self.bot_message_evt)
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -171,6 +258,9 @@ class SignedSocketIOInput(SocketIOInput):
                                    namespace=self.namespace)
             await sio.enter_room(sid, session.conversation_id, namespace=self.namespace)
             await sio.emit("session_confirm", session.token, room=sid, namespace=self.namespace)
+            # Reminders that came while the widget was closed are shown now (next visit).
+            pump.start()
+            await pump.deliver([session.conversation_id])
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any = None) -> None:

@@ -60,8 +60,44 @@ def test_upgrade_is_idempotent_and_records_head(url):
     db.migrate(url)
     engine = db.make_engine(url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+            db.HEAD_REVISION
+        )
     engine.dispose()
+
+
+def test_0002_upgrades_a_0001_database_keeping_its_reminders_and_downgrades(tmp_path):
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.migrate(url, "0001")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO clients (id, public_id, display_name, timezone, status, created_at, "
+            "updated_at) VALUES (1, 'C-AAAAAA', 'Sam', 'UTC', 'active', '2026-01-01', '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO appointments (id, client_id, starts_at, duration_minutes, status, "
+            "created_at, updated_at) VALUES (1, 1, '2026-02-01', 50, 'booked', '2026-01-01', "
+            "'2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO reminders (client_id, appointment_id, lead_minutes, due_at, status, "
+            "attempts, created_at) VALUES (1, 1, 60, '2026-01-31 23:00', 'pending', 0, '2026-01-01')"
+        )
+    db.migrate(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT status, reason FROM reminders").all() == [
+            ("pending", None)
+        ]
+        assert conn.exec_driver_sql("SELECT count(*) FROM web_outbox").scalar() == 0
+    command.downgrade(db.alembic_config(url), "0001")
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("web_outbox")
+        assert conn.exec_driver_sql("SELECT count(*) FROM reminders").scalar() == 1
+    engine.dispose()
+    db.dispose_all()
 
 
 def test_the_head_constant_matches_the_migration_scripts():

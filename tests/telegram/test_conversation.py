@@ -31,7 +31,7 @@ async def test_the_command_menu_is_set_at_start(config, telegram, rasa):
         pass
     (call,) = telegram.called("setMyCommands")
     names = [c["command"] for c in call.params["commands"]]
-    assert names == ["start", "help", "checkin", "homework", "privacy", "delete"]
+    assert names == ["start", "help", "checkin", "homework", "session", "privacy", "delete"]
     assert all(c["description"] for c in call.params["commands"])
     # Polling takes over from a webhook left behind, keeping updates that wait at Telegram.
     (delete,) = telegram.called("deleteWebhook")

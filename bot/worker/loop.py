@@ -1,0 +1,199 @@
+"""The worker loop: housekeeping jobs, then claim due reminders and deliver them.
+
+One cycle: run the housekeeping jobs that are due (each in a thread, errors logged and the
+job tried again at its next time), then claim a batch of due reminders and deliver them
+concurrently, and repeat while full batches come back; then sleep ``poll_seconds``.
+
+Housekeeping jobs are plain functions ``fn(now)`` registered with :meth:`Worker.add_job`
+(for example the retention purge: ``worker.add_job("retention", timedelta(hours=1), purge)``);
+:func:`default_jobs` lists the ones ``python -m bot.worker`` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.store import db
+from bot.store.models import WebOutbox, utcnow
+from bot.worker import claims
+from bot.worker.claims import Claim
+from bot.worker.delivery import Deliverer, Outcome, Result, outbox_row
+
+log = logging.getLogger(__name__)
+
+# A web message nobody came back for within this time is dropped (the session is long over).
+WEB_OUTBOX_KEEP = timedelta(days=14)
+
+
+@dataclass
+class WorkerSettings:
+    """How the worker paces itself (``python -m bot.worker --help`` sets them)."""
+
+    batch: int = 100
+    hold: timedelta = timedelta(minutes=2)  # a claim runs out after this (crash recovery)
+    poll_seconds: float = 2.0
+    concurrency: int = 8
+    retry_after: timedelta = timedelta(minutes=1)
+    # A claim this close to running out is left alone: another worker may take it soon.
+    claim_margin: timedelta = timedelta(seconds=10)
+
+
+@dataclass
+class Job:
+    """A periodic housekeeping job: ``run(now)`` every ``every``."""
+
+    name: str
+    every: timedelta
+    run: Callable[[datetime], object]
+    next_at: datetime | None = None
+
+
+@dataclass
+class Worker:
+    """Claims due reminders and delivers them; runs housekeeping jobs between cycles."""
+
+    deliverer: Deliverer
+    url: str | None = None
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    clock: Callable[[], datetime] = utcnow
+    jobs: list[Job] = field(default_factory=list)
+
+    def add_job(self, name: str, every: timedelta, run: Callable[[datetime], object]) -> None:
+        """Run ``run(now)`` every ``every`` (first at the next cycle), off the event loop."""
+        self.jobs.append(Job(name, every, run))
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    async def run_jobs(self) -> None:
+        """Run each housekeeping job whose time has come; one failing does not stop others."""
+        for job in self.jobs:
+            now = self.clock()
+            if job.next_at is not None and now < job.next_at:
+                continue
+            try:
+                await asyncio.to_thread(job.run, now)
+            except Exception:  # a housekeeping job must not stop reminders
+                log.exception("housekeeping job %s failed; next try in %s", job.name, job.every)
+            job.next_at = now + job.every
+
+    # --- reminders -----------------------------------------------------------------------
+
+    def _uow(self):
+        return db.unit_of_work(self.url)
+
+    def _claim(self) -> list[Claim]:
+        with self._uow() as s:
+            return claims.claim_due(s, self.clock(), self.settings.batch, self.settings.hold)
+
+    def _settle(self, fn: Callable[..., bool], claim: Claim, *args) -> bool:
+        with self._uow() as s:
+            return fn(s, claim, *args)
+
+    def _record_web(self, claim: Claim, result: Result) -> bool:
+        """Put the messages in the web outbox and mark the reminder sent, in one transaction."""
+        with self._uow() as s:
+            if not claims.mark_sent(s, claim, self.clock()):
+                s.rollback()
+                return False
+            s.add(outbox_row(claim, list(result.messages)))
+            return True
+
+    async def _call(self, fn: Callable[..., bool], claim: Claim, *args) -> bool:
+        return await asyncio.to_thread(self._settle, fn, claim, *args)
+
+    async def deliver(self, claim: Claim) -> str:
+        """Deliver one claimed reminder and settle it; returns what happened."""
+        now = self.clock()
+        margin = min(self.settings.claim_margin, self.settings.hold / 3)
+        if now >= claim.until - margin:
+            return "left"  # our claim is about to run out: leave it to whoever re-claims it
+        if now >= claim.starts_at:
+            await self._call(claims.mark_missed, claim, "session_started")
+            return "missed"
+        result = await self.deliverer.messages_for(claim)
+        if result.outcome is Outcome.SENT:
+            if Deliverer.is_web(claim):
+                ok = await asyncio.to_thread(self._record_web, claim, result)
+                return "sent" if ok else "lost_claim"
+            if self.clock() >= claim.starts_at:  # Rasa was slow: never remind after the start
+                await self._call(claims.mark_missed, claim, "session_started")
+                return "missed"
+            sent = await self.deliverer.send_telegram(claim, result.messages)
+            if sent.outcome is Outcome.SENT:
+                ok = await self._call(claims.mark_sent, claim, self.clock())
+                return "sent" if ok else "lost_claim"
+            result = sent
+        reason = result.reason or result.outcome.value
+        if result.outcome is Outcome.NOTHING:
+            await self._call(claims.mark_cancelled, claim, reason)
+            return "cancelled"
+        if result.outcome is Outcome.UNDELIVERABLE:
+            await self._call(claims.mark_missed, claim, reason)
+            return "missed"
+        await self._call(claims.retry_later, claim, reason, self.clock() + self.settings.retry_after)
+        return "retry"
+
+    async def cycle(self) -> Counter[str]:
+        """Claim one batch and deliver it; counts of what happened (and "claimed")."""
+        batch = await asyncio.to_thread(self._claim)
+        counts: Counter[str] = Counter(claimed=len(batch))
+        if not batch:
+            return counts
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def one(claim: Claim) -> str:
+            async with gate:
+                try:
+                    return await self.deliver(claim)
+                except Exception:  # one reminder must not stop the others
+                    log.exception("reminder %s failed; its claim will run out", claim.reminder_id)
+                    return "error"
+
+        for outcome in await asyncio.gather(*(one(c) for c in batch)):
+            counts[outcome] += 1
+        log.info("reminders: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return counts
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run cycles until ``stop`` is set (finishing the batch in hand)."""
+        while not stop.is_set():
+            await self.run_jobs()
+            try:
+                counts = await self.cycle()
+            except sa.exc.SQLAlchemyError as exc:
+                # The database is down or busy: say so once per cycle and try again.
+                log.warning("reminder cycle failed (%s); retrying", type(exc).__name__)
+                counts = Counter()
+            if counts["claimed"] >= self.settings.batch:
+                continue  # more are due: no pause
+            try:
+                await asyncio.wait_for(stop.wait(), self.settings.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+
+def expire_web_outbox(url: str | None = None) -> Callable[[datetime], int]:
+    """Housekeeping: drop web messages nobody came back to read within two weeks."""
+
+    def run(now: datetime) -> int:
+        with db.unit_of_work(url) as s:
+            return s.execute(
+                sa.delete(WebOutbox).where(WebOutbox.created_at < now - WEB_OUTBOX_KEEP)
+            ).rowcount
+
+    return run
+
+
+def default_jobs(url: str | None = None) -> list[tuple[str, timedelta, Callable[[datetime], object]]]:
+    """The housekeeping jobs ``python -m bot.worker`` runs: (name, every, fn(now)).
+
+    Add periodic jobs here (the retention purge goes here when it lands).
+    """
+    return [("expire_web_outbox", timedelta(hours=1), expire_web_outbox(url))]

@@ -1,0 +1,74 @@
+"""A fake of Rasa's trigger_intent endpoint (the Telegram fake is tests/telegram/fakes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+RASA_TOKEN = "test-rasa-token"
+
+
+def reminder_messages(sender: str, appointment_id: str) -> list[dict[str, Any]]:
+    """What our domain's utter_session_reminder looks like in Rasa's collector."""
+    return [{
+        "recipient_id": sender,
+        "text": f"A reminder: your next IPT session ({appointment_id}). Will you be able to come?",
+        "buttons": [
+            {"title": "I'll be there", "payload": "/confirm_attendance"},
+            {"title": "I can't make it", "payload": "/cannot_attend"},
+        ],
+    }]
+
+
+class FakeRasaTrigger:
+    """``POST /conversations/<id>/trigger_intent``: token checked, every call recorded.
+
+    ``answer_first = n`` makes every call after the n-th hang until ``release()``: a worker
+    killed then is holding claims and has sent nothing for them.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.answer_first: int | None = None
+        self.status = 200
+        self.silent = False  # answer with no messages (the action had nothing to say)
+        self._released = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/conversations/{sender}/trigger_intent", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        self.release()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def release(self) -> None:
+        """Answer normally from now on, the hanging calls included."""
+        self.answer_first = None
+        self._released.set()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.query.get("token") != RASA_TOKEN:
+            return web.json_response({"status": "failure", "code": 401}, status=401)
+        body = await request.json()
+        sender = request.match_info["sender"]
+        self.calls.append((sender, body["name"], body.get("entities") or {}))
+        if self.answer_first is not None and len(self.calls) > self.answer_first:
+            await self._released.wait()
+        if self.status != 200:
+            return web.json_response({"status": "failure"}, status=self.status)
+        messages = [] if self.silent else reminder_messages(
+            sender, str(body["entities"].get("appointment_id")))
+        return web.json_response({"tracker": None, "messages": messages})

@@ -1,0 +1,172 @@
+"""One worker cycle at a time, with a controllable clock, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store import db
+from bot.store.models import Reminder, WebOutbox
+from bot.telegram.config import TelegramConfig
+from bot.telegram.delivery import make_bot
+from bot.worker.delivery import Deliverer, RasaTrigger
+from bot.worker.loop import Worker, WorkerSettings
+from tests.telegram.fakes import TOKEN
+from tests.worker.fakes import RASA_TOKEN
+from tests.worker.seed import seed_due_reminders
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _reminder(url: str, **where) -> Reminder:
+    with db.unit_of_work(url) as s:
+        return s.scalars(sa.select(Reminder).filter_by(**where)).one()
+
+
+async def _worker(url, telegram, rasa_trigger, clock, bot=True):
+    rasa = RasaTrigger(rasa_trigger.url, RASA_TOKEN, timeout=5)
+    await rasa.__aenter__()
+    tg = make_bot(TelegramConfig(token=TOKEN, api_base_url=telegram.url)) if bot else None
+    worker = Worker(Deliverer(rasa, tg), url=url, clock=clock,
+                    settings=WorkerSettings(batch=10, retry_after=timedelta(minutes=1)))
+    return worker, rasa
+
+
+async def test_a_due_reminder_reaches_telegram_once_with_its_buttons(url, telegram, rasa_trigger):
+    [chat] = seed_due_reminders(url, 1, NOW)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
+    try:
+        counts = await worker.cycle()
+        again = await worker.cycle()
+    finally:
+        await rasa.close()
+    assert counts["sent"] == 1 and again["claimed"] == 0
+    assert rasa_trigger.calls == [(f"tg-{chat}", "EXTERNAL_session_reminder",
+                                   {"appointment_id": str(_reminder(url).appointment_id)})]
+    [sent] = telegram.sent(chat)
+    assert "reminder" in sent.params["text"]
+    buttons = [b["callback_data"] for row in sent.params["reply_markup"]["inline_keyboard"]
+               for b in row]
+    assert buttons == ["/confirm_attendance", "/cannot_attend"]
+    r = _reminder(url)
+    assert (r.status, r.sent_at, r.attempts) == ("sent", NOW, 1)
+
+
+async def test_a_web_reminder_waits_in_the_outbox_and_is_marked_sent_with_it(
+        url, telegram, rasa_trigger):
+    seed_due_reminders(url, 1, NOW)
+    with db.unit_of_work(url) as s:
+        s.execute(sa.text("UPDATE channel_links SET sender_id = 'web-abc'"))
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
+    try:
+        assert (await worker.cycle())["sent"] == 1
+    finally:
+        await rasa.close()
+    assert telegram.sent() == []
+    with db.unit_of_work(url) as s:
+        [row] = s.scalars(sa.select(WebOutbox)).all()
+        assert row.sender_id == "web-abc"
+        assert json.loads(row.messages)[0]["buttons"][1]["title"] == "I can't make it"
+    assert _reminder(url).status == "sent"
+
+
+async def test_rasa_down_keeps_the_reminder_and_retries_after_a_pause(url, telegram, rasa_trigger):
+    [chat] = seed_due_reminders(url, 1, NOW)
+    clock = Clock(NOW)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+    try:
+        rasa_trigger.status = 503
+        assert (await worker.cycle())["retry"] == 1
+        r = _reminder(url)
+        assert (r.status, r.reason, r.claimed_until) == (
+            "claimed", "rasa_unavailable", NOW + timedelta(minutes=1))
+        rasa_trigger.status = 200
+        clock.now = NOW + timedelta(seconds=30)
+        assert (await worker.cycle())["claimed"] == 0  # still pausing
+        clock.now = NOW + timedelta(minutes=1)
+        assert (await worker.cycle())["sent"] == 1
+    finally:
+        await rasa.close()
+    assert len(telegram.sent(chat)) == 1
+    assert _reminder(url).attempts == 2
+
+
+async def test_never_sent_once_the_session_has_started(url, telegram, rasa_trigger):
+    seed_due_reminders(url, 1, NOW, starts_in=timedelta(minutes=5))
+    clock = Clock(NOW)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+    try:
+        rasa_trigger.status = 503
+        await worker.cycle()  # Rasa down until after the session began
+        rasa_trigger.status = 200
+        clock.now = NOW + timedelta(minutes=6)
+        assert (await worker.cycle())["claimed"] == 0
+    finally:
+        await rasa.close()
+    assert telegram.sent() == []
+    r = _reminder(url)
+    assert (r.status, r.reason) == ("missed", "session_started")
+
+
+async def test_nothing_to_say_cancels_the_reminder(url, telegram, rasa_trigger):
+    seed_due_reminders(url, 1, NOW)
+    rasa_trigger.silent = True
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
+    try:
+        assert (await worker.cycle())["cancelled"] == 1
+    finally:
+        await rasa.close()
+    assert telegram.sent() == [] and _reminder(url).reason == "nothing_to_send"
+
+
+async def test_telegram_off_or_no_linked_chat_waits(url, telegram, rasa_trigger):
+    seed_due_reminders(url, 2, NOW)
+    with db.unit_of_work(url) as s:
+        s.execute(sa.text("DELETE FROM channel_links WHERE client_id = "
+                          "(SELECT min(client_id) FROM channel_links)"))
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW), bot=False)
+    try:
+        assert (await worker.cycle())["retry"] == 2
+    finally:
+        await rasa.close()
+    with db.unit_of_work(url) as s:
+        reasons = set(s.scalars(sa.select(Reminder.reason)))
+    assert reasons == {"no_channel", "telegram_off"} and rasa_trigger.calls == []
+
+
+async def test_housekeeping_jobs_run_on_their_schedule_and_a_failure_stops_nothing(
+        url, telegram, rasa_trigger):
+    seed_due_reminders(url, 1, NOW)
+    clock = Clock(NOW)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+    ran: list[datetime] = []
+
+    def broken(now):
+        raise RuntimeError("boom")
+
+    worker.add_job("broken", timedelta(minutes=10), broken)
+    worker.add_job("record", timedelta(minutes=10), ran.append)
+    try:
+        await worker.run_jobs()
+        clock.now = NOW + timedelta(minutes=5)
+        await worker.run_jobs()
+        clock.now = NOW + timedelta(minutes=10)
+        await worker.run_jobs()
+        assert (await worker.cycle())["sent"] == 1
+    finally:
+        await rasa.close()
+    assert ran == [NOW, NOW + timedelta(minutes=10)]
