@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     # The web server and Telegram reach Rasa here, wherever IPT_RASA_PORT put it.
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
+    # The action server requires it; Rasa sends it (endpoints.yml reads ${IPT_ACTION_SECRET}).
+    env[settings.ACTION_SECRET_ENV] = settings.action_secret()
     services = plan(args.model, env)
     if not env.get("TELEGRAM_BOT_TOKEN"):
         print(">>> Telegram is off: TELEGRAM_BOT_TOKEN is not set", flush=True)

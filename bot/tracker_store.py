@@ -6,12 +6,15 @@ then live next to the clinic's records (SQLite file or PostgreSQL), so one backu
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 
+from bot.privacy import ERASED_KEY
 from bot.store import db
 
 
@@ -42,3 +45,30 @@ class IPTTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             sa.event.listen(self.engine, "connect", db.sqlite_on_connect)
             sa.event.listen(self.engine, "begin", db.sqlite_on_begin)
+
+    def _additional_events(self, session: Any, tracker: Any) -> Iterator:
+        """The tracker's events not stored yet, minding erasure.
+
+        Rasa stores the events past the count already in the table. When the user has just
+        erased their data (bot/privacy.py), the action server deleted the rows, so the
+        count is 0 and Rasa would write the whole erased conversation back from memory.
+        The erasing action returns a marked restart: if the rows before it are gone, only
+        the marker and what follows is stored.
+        """
+        events = list(tracker.events)
+        marker = next(
+            (
+                i
+                for i in range(len(events) - 1, -1, -1)
+                if events[i].type_name == "restart"
+                and (getattr(events[i], "metadata", None) or {}).get(ERASED_KEY)
+            ),
+            None,
+        )
+        if marker is not None:
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
+            if stored <= marker:
+                return itertools.islice(events, max(stored, marker), len(events))
+        return super()._additional_events(session, tracker)

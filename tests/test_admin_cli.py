@@ -71,7 +71,7 @@ def test_the_clinic_workflow_from_enrolment_to_erasure(url):
     assert added["timezone"] == "Europe/Berlin" and len(code) == 9
 
     # The client links a chat with the code; the CLI then shows the linked channel.
-    assert api.link_account("tg-cli-1", "telegram", code, url=url).display_name == "Sam"
+    assert api.link_account("tg-cli-1", "telegram", code, url=url, consent=True).display_name == "Sam"
     db.dispose_all()
 
     appt = ok_json(url, "appointment", "add", pid, "--at", "2099-12-01 15:00")

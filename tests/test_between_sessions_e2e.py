@@ -111,7 +111,7 @@ def test_logging_homework_saves_exactly_the_confirmed_words(rasa_server, store):
     assert len(_entries(store, cid)) == 1
 
 
-def test_a_retried_save_call_does_not_save_twice(action_server, store):
+def test_a_retried_save_call_does_not_save_twice(action_server, action_headers, store):
     sender = _sender("retry")
     cid, _ = _client(store, sender)
     ts = time.time()
@@ -129,7 +129,7 @@ def test_a_retried_save_call_does_not_save_twice(action_server, store):
         },
     }
     for _ in range(3):
-        r = requests.post(action_server, json=body, timeout=30)
+        r = requests.post(action_server, json=body, headers=action_headers, timeout=30)
         assert r.status_code == 200, r.text
     [entry] = _entries(store, cid)
     assert entry.what_done == "Went for a walk with Jo" and entry.obstacles is None

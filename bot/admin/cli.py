@@ -120,6 +120,23 @@ def cmd_db_upgrade(args, s) -> int:
     return 0
 
 
+def cmd_db_purge(args, s) -> int:
+    """Delete the conversations past the retention period (docs/privacy.md)."""
+    from bot import retention
+
+    if args.days is not None and args.days < 1:
+        raise UsageError("--days must be at least 1")
+    result = retention.purge_in_session(s, days=args.days, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    emit(
+        args,
+        {**result, "dry_run": args.dry_run},
+        f"{verb} {result['conversations']} conversations ({result['events']} events) "
+        f"quiet for more than {result['days']} days",
+    )
+    return 0
+
+
 def cmd_client_add(args, s) -> int:
     """Create a client and print their first enrolment code."""
     from bot.store import services
@@ -202,10 +219,10 @@ def cmd_client_set(args, s) -> int:
     """Change a client's name, time zone or agreed number of sessions."""
     from bot.store import services
 
-    if args.name is None and args.tz is None and args.sessions is None:
-        raise UsageError("nothing to change: give --name, --tz or --sessions")
+    if args.name is None and args.tz is None and args.sessions is None and args.status is None:
+        raise UsageError("nothing to change: give --name, --tz, --sessions or --status")
     c = services.update_client(
-        s, services.get_client(s, args.client), args.name, args.tz, args.sessions
+        s, services.get_client(s, args.client), args.name, args.tz, args.sessions, args.status
     )
     emit(args, client_dict(c, True), f"client {c.public_id} updated")
     return 0
@@ -461,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True, parser_class=_Parser
     )
     sub(g, "upgrade", cmd_db_upgrade, "apply migrations")
+    p = sub(g, "purge", cmd_db_purge,
+            "delete conversations past the retention period (unlinked people, closed clients)")
+    p.add_argument("--days", type=int,
+                   help="retention period in days (default: the clinic's retention_days, 90)")
+    p.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
     g = groups.add_parser("client", help="clients").add_subparsers(
         dest="cmd", required=True, parser_class=_Parser
@@ -481,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--tz")
     p.add_argument("--sessions", type=int)
+    p.add_argument("--status", choices=["active", "closed"],
+                   help="closed: conversations are purged after the retention period")
     p = sub(g, "delete", cmd_client_delete, "erase a client and their conversations")
     p.add_argument("client")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
