@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
+import os
 
 from bot import settings
 
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions", default="actions")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # IPT_LOG_LEVEL=INFO for more detail; nothing at INFO or above carries message text.
+    level = os.environ.get("IPT_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(args.actions)
     logging.getLogger(__name__).warning("action server on http://%s:%s", args.host, args.port)
     app.run(args.host, args.port, workers=1, access_log=False, motd=False)

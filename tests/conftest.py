@@ -50,8 +50,9 @@ def action_secret() -> str:
 @pytest.fixture(scope="session")
 def server_env(database_url, action_secret) -> dict[str, str]:
     """Environment for every process the tests start."""
+    # INFO, so the log check (tests/test_logs_e2e.py) sees everything logged at INFO and above.
     return {"IPT_DATABASE_URL": database_url, "IPT_ENV": "test",
-            "IPT_ACTION_SECRET": action_secret}
+            "IPT_ACTION_SECRET": action_secret, "IPT_LOG_LEVEL": "INFO", "LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture(scope="session")

@@ -190,3 +190,48 @@ def test_delete_asks_for_the_client_id_at_a_terminal(tmp_path):
     right = _delete_at_terminal(url, pid, pid.lower())
     assert right.returncode == 0 and "erased" in right.stdout
     assert ok_json(url, "client", "list") == []
+
+
+def test_export_includes_conversations_and_delete_removes_tracker_rows(url):
+    from tests.store.test_services import _add_events
+
+    added = ok_json(url, "client", "add", "--name", "Robin")
+    api.link_account("tg-cli-7", "telegram", added["code"], url=url, consent=True)
+    _add_events(url, "tg-cli-7", 3)
+    _add_events(url, "web-someone-else", 2)
+    db.dispose_all()
+    data = json.loads(run(url, "client", "export", added["id"]).stdout)
+    assert [e["text"] for e in data["conversations"]["tg-cli-7"]] == ["msg 0", "msg 1", "msg 2"]
+    assert data["client"]["consent_at"] is not None
+    assert list(data["conversations"]) == ["tg-cli-7"]
+    removed = ok_json(url, "client", "delete", added["id"], "--yes")["removed"]
+    assert removed["conversation_events"] == 3
+    with db.unit_of_work(url) as s:
+        import sqlalchemy as sa
+
+        left = s.execute(sa.text("SELECT DISTINCT sender_id FROM events")).scalars().all()
+    assert left == ["web-someone-else"]
+
+
+def test_db_purge_deletes_old_unlinked_conversations_and_dry_run_only_counts(url):
+    import time
+
+    import sqlalchemy as sa
+
+    from tests.store.test_services import _add_events
+
+    db.ensure_migrated(url)
+    _add_events(url, "web-old", 2)  # timestamps 0 and 1: 1970
+    with db.get_engine(url).begin() as conn:
+        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp, data) "
+                             "VALUES ('web-new', 'user', :t, '{}')"), {"t": time.time()})
+    db.dispose_all()
+    dry = ok_json(url, "db", "purge", "--dry-run")
+    assert dry == {"conversations": 1, "events": 0, "days": 90, "dry_run": True}
+    text = run(url, "db", "purge")
+    assert text.returncode == 0 and "deleted 1 conversations (2 events)" in text.stdout
+    assert ok_json(url, "db", "purge", "--days", "1")["conversations"] == 0
+    assert run(url, "db", "purge", "--days", "0").returncode == 2
+    closed = ok_json(url, "client", "set", ok_json(url, "client", "add", "--name", "Lee")["id"],
+                     "--status", "closed")
+    assert closed["status"] == "closed"

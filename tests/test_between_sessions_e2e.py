@@ -246,7 +246,8 @@ def test_after_linking_with_a_code_the_client_can_check_in(rasa_server, store):
         cid = client.id
         services.assign_homework(s, client, "Go to the book club")
     assert _response("utter_not_linked") in _said(rasa_server.send(sender, "check in"))
-    assert "Robin" in _said(rasa_server.send(sender, f"my code is {code}"))
+    assert "Do you agree?" in _said(rasa_server.send(sender, f"my code is {code}"))
+    assert "Robin" in _said(rasa_server.send(sender, "yes"))
     mood_q = rasa_server.send(sender, "check in")
     assert [b["title"] for r in mood_q for b in r.get("buttons", [])] == [str(i) for i in range(11)]
     assert _response("utter_invalid_mood") in _said(rasa_server.send(sender, "eleven"))

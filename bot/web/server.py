@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings.host, settings.port = args.host, args.port
 
-    logging.basicConfig(level=logging.WARNING,
+    logging.basicConfig(level=os.environ.get("IPT_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(settings)
     logger.warning("web widget demo on http://%s:%s/ (Rasa at %s)",
