@@ -46,7 +46,7 @@ class LimitedRestInput(RestInput):
             message.text = text
             try:
                 return await on_new_message(message)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 # Rasa's own handler would log the message text with the error: keep it out.
                 logger.error("handling a REST message failed: %s", type(exc).__name__)
                 logger.debug("REST message failure", exc_info=True)

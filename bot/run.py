@@ -116,7 +116,8 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
     lines += [
         f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
         "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'",
-        "  in a terminal:   .venv/bin/rasa shell -m models/ipt.tar.gz  (in another terminal)",
+        ("  in a terminal:   IPT_ACTION_SECRET=$(cat var/secrets/action_secret) "
+         ".venv/bin/rasa shell -m models/ipt.tar.gz"),
     ]
     lines.append("  Telegram:        " + ("on" if "telegram" in names else
                  "off (set TELEGRAM_BOT_TOKEN to turn it on, see docs/telegram.md)"))

@@ -78,7 +78,7 @@ def test_consent_with_a_wrong_code_counts_as_a_failed_attempt(url):
 
 def test_erasing_a_linked_client_removes_records_links_and_every_linked_conversation(url):
     pid, code = _client(url)
-    other, other_code = _client(url, "Alex")
+    _, other_code = _client(url, "Alex")
     api.link_account("tg-5", "telegram", code, url=url, consent=True)
     with db.unit_of_work(url) as s:
         second = services.new_code(s, services.get_client(s, pid))
@@ -118,7 +118,7 @@ def test_erasing_an_unlinked_conversation_removes_only_its_own_events(url):
 
 
 def test_retention_purges_old_unlinked_and_closed_conversations_only(url):
-    pid_active, code_a = _client(url, "Active")
+    _, code_a = _client(url, "Active")
     pid_closed, code_c = _client(url, "Closed")
     api.link_account("tg-active", "telegram", code_a, url=url, consent=True)
     api.link_account("tg-closed", "telegram", code_c, url=url, consent=True)
