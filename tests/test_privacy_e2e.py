@@ -248,34 +248,49 @@ def test_every_action_uses_only_the_conversation_it_runs_for(action_server, acti
     entry = api.log_homework(victim, "victim note", url=store)
     actions = requests.get(action_server.replace("/webhook", "/actions"), headers=action_headers,
                            timeout=10).json()
-    names = sorted(a["name"] for a in actions if not a["name"].startswith("validate_"))
+    # erasing last: it erases the attacker's own record, and the others should see it linked
+    names = sorted((a["name"] for a in actions),
+                   key=lambda n: (n == "action_erase_data", n))
     slots = {"hw_assignment": str(hw_id), "hw_correcting_id": str(entry),
              "hw_what_done": "overwritten", "hw_confirmed": True, "ci_mood": 2,
              "ci_note": "x", "ci_worked_on_homework": False, "is_linked": True,
              "requested_slot": None}
-    for name in names:
-        body = {"next_action": name, "sender_id": attacker, "version": "3.6.21", "domain": {},
-                "tracker": {
-                    "sender_id": attacker, "slots": slots, "paused": False,
-                    "followup_action": None, "active_loop": {}, "latest_action_name": "x",
-                    "latest_message": {"text": f"my code is {victim_code}",
-                                       "intent": {"name": "affirm"},
-                                       "entities": [{"entity": "enrolment_code",
-                                                     "value": victim_code}]},
-                    "events": [
-                        {"event": "user", "text": f"my code is {victim_code}"},
-                        {"event": "bot", "text": "?", "metadata": {
-                            "utter_action": privacy.CONFIRM_ERASE_CLIENT}},
-                        {"event": "user", "text": "yes",
-                         "parse_data": {"intent": {"name": "affirm"}}}]}}
-        r = requests.post(action_server, json=body, headers=action_headers, timeout=30)
-        assert r.status_code in (200, 400), (name, r.text)
-        assert "Victim" not in r.text and "victim note" not in r.text, name
+    called: list[str] = []
+    # Once logging against the victim's assignment, once correcting the victim's entry (and
+    # only then erasing, which erases the attacker's own record).
+    for slots, last_round in (({**slots, "hw_correcting_id": None}, False), (slots, True)):
+        for name in names:
+            if name == "action_erase_data" and not last_round:
+                continue
+            body = {"next_action": name, "sender_id": attacker, "version": "3.6.21",
+                    "domain": domain(),
+                    "tracker": {
+                        "sender_id": attacker, "slots": slots, "paused": False,
+                        "followup_action": None, "active_loop": {}, "latest_action_name": "x",
+                        "latest_message": {"text": f"my code is {victim_code}",
+                                           "intent": {"name": "affirm"},
+                                           "entities": [{"entity": "enrolment_code",
+                                                         "value": victim_code}]},
+                        "events": [
+                            {"event": "user", "text": f"my code is {victim_code}"},
+                            {"event": "bot", "text": "?", "metadata": {
+                                "utter_action": privacy.CONFIRM_ERASE_CLIENT}},
+                            {"event": "user", "text": "yes",
+                             "parse_data": {"intent": {"name": "affirm"}}}]}}
+            r = requests.post(action_server, json=body, headers=action_headers, timeout=30)
+            assert r.status_code in (200, 400), (name, r.text)
+            assert "Victim" not in r.text and "victim note" not in r.text, name
+            called.append(name)
     with db.unit_of_work(store) as s:
         client = services.get_client(s, victim_pid)
         assert [e.what_done for e in services.list_homework_entries(s, client)] == ["victim note"]
         assert services.list_checkins(s, client) == []
+        assert s.scalar(sa.select(sa.func.count()).select_from(HomeworkEntry).where(
+            HomeworkEntry.assignment_id == hw_id)) == 0  # nobody logged against it
     assert api.client_for_sender(victim, url=store).display_name == "Victim Name"
+    assert api.client_for_sender(attacker, url=store) is None  # erased their own record
+    assert {"action_show_homework", "action_save_checkin", "action_save_homework_entry",
+            "action_privacy_summary", "action_confirm_link", "validate_homework_form"} <= set(called)
 
 
 # --- authentication -------------------------------------------------------------------------
