@@ -2,8 +2,8 @@
 database is consistent afterwards.
 
 Very long, binary-looking, emoji, right-to-left, SQL and HTML fragments, "/intent{...}"
-injections (including deletion, linking and restart shortcuts), sent 8 at a time from 64
-conversations to the session's `rasa run`. Takes about two minutes on a busy 2-core machine.
+injections (including deletion, linking and restart shortcuts), sent 8 at a time from 1,000
+conversations to the session's `rasa run`. Time: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from bot.store import db
 
 N = 5000
 PARALLEL = 8
-SENDERS = 64
+# Many short conversations: a tracker is read and featurised whole on every message, so
+# 5,000 messages in a few long conversations would test Rasa's speed, not our handling.
+SENDERS = 1000
 
 FRAGMENTS = [
     "'; DROP TABLE events; --", "\" OR 1=1 --", "1); DELETE FROM clients; --",
@@ -94,7 +96,8 @@ def test_five_thousand_hostile_messages_give_no_server_error(rasa_server, databa
 
     # The database is consistent: only these conversations got rows, each stored user text is
     # one we sent (cleaned and within the limit), nobody got linked, and SQLite is intact.
-    allowed = {limits.clean_text(t) for _, t in messages}
+    # what the server reads: JSON joins a high and a low surrogate sent in a row into one
+    allowed = {limits.clean_text(json.loads(json.dumps(t))) for _, t in messages}
     allowed = {t for t in allowed if t and len(t) <= limits.DEFAULT_MAX_MESSAGE_CHARS}
     with db.unit_of_work(database_url) as s:
         rows = s.execute(sa.text(
