@@ -9,6 +9,7 @@ conversations to the session's `rasa run`. Time: docs/benchmarks.md.
 from __future__ import annotations
 
 import json
+import os
 import random
 import string
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 from bot import limits
 from bot.store import db
 
-N = 5000
+# IPT_FUZZ_MESSAGES lowers it for a quick local run; the suite and CI send all 5,000.
+N = int(os.environ.get("IPT_FUZZ_MESSAGES", "5000"))
 PARALLEL = 8
 # Many short conversations: a tracker is read and featurised whole on every message, so
 # 5,000 messages in a few long conversations would test Rasa's speed, not our handling.
