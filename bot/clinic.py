@@ -27,12 +27,13 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,30}$")
 _WEB = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 _TOP_FIELDS = {
     "name", "country", "emergency_number", "crisis_lines", "on_call_telegram_chat_id",
-    "young_people_resources", "reminders",
+    "young_people_resources", "reminders", "retention_days", "privacy_url",
 }
 _REMINDER_FIELDS = {"lead_minutes", "quiet_hours"}
 _CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 # A week: a longer lead would be a reminder of a session nobody has booked yet.
 MAX_LEAD_MINUTES = 7 * 24 * 60
+DEFAULT_RETENTION_DAYS = 90
 _LINE_FIELDS = {"name", "phone", "text", "web"}
 
 
@@ -79,6 +80,10 @@ class ClinicConfig:
     on_call_telegram_chat_id: str | None = None
     young_people_resources: tuple[CrisisLine, ...] = ()
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # Conversations of unlinked users and closed clients are purged after this many days.
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # The full privacy notice; None = our web server's /privacy page.
+    privacy_url: str | None = None
     source: str = field(default="", compare=False)
 
     @property
@@ -217,6 +222,14 @@ def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
     if chat_id and not re.fullmatch(r"-?[0-9]+|@[A-Za-z0-9_]{5,}", chat_id):
         raise _fail(source, "on_call_telegram_chat_id",
                     f"must be a numeric chat id or @channelname: {chat_id!r}")
+    retention = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
+    if retention is None:
+        retention = DEFAULT_RETENTION_DAYS
+    if isinstance(retention, bool) or not isinstance(retention, int) or not 1 <= retention <= 3650:
+        raise _fail(source, "retention_days", f"must be a whole number of days from 1 to 3650: {retention!r}")
+    privacy_url = _optional_str(raw, "privacy_url", "privacy_url", source)
+    if privacy_url and not _WEB.match(privacy_url):
+        raise _fail(source, "privacy_url", f"must be an http(s) address: {privacy_url!r}")
     return ClinicConfig(
         name=name,
         country=country,
@@ -227,6 +240,8 @@ def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
             raw.get("young_people_resources"), "young_people_resources", source
         ),
         reminders=_reminders(raw.get("reminders"), source),
+        retention_days=retention,
+        privacy_url=privacy_url,
         source=source,
     )
 
@@ -257,6 +272,7 @@ def summary(config: ClinicConfig) -> str:
     ]
     out += [f"  {line.as_line()}" for line in config.crisis_lines]
     out.append(f"young people's lines: {len(config.young_people_resources)}")
+    out.append(f"conversations kept for: {config.retention_days} days")
     out.append("on-call Telegram chat: " + ("set" if config.on_call_telegram_chat_id else "not set"))
     policy = config.reminders
     quiet = (f"{policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M} client time"

@@ -126,7 +126,8 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
     lines += [
         (f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
          "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
-        "  in a terminal:   .venv/bin/rasa shell -m models/ipt.tar.gz  (in another terminal)",
+        ("  in a terminal:   IPT_ACTION_SECRET=$(cat var/secrets/action_secret) "
+         ".venv/bin/rasa shell -m models/ipt.tar.gz"),
     ]
     lines.append("  Telegram:        " + ("on" if "telegram" in names else
                  "off (set TELEGRAM_BOT_TOKEN to turn it on, see docs/telegram.md)"))
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
            "RASA_TELEMETRY_ENABLED": "false"}
     # The web server and Telegram reach Rasa here, wherever IPT_RASA_PORT put it.
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
+    # The action server requires it; Rasa sends it (endpoints.yml reads ${IPT_ACTION_SECRET}).
+    env[settings.ACTION_SECRET_ENV] = settings.action_secret()
     services = plan(args.model, env)
     if not env.get("TELEGRAM_BOT_TOKEN"):
         print(">>> Telegram is off: TELEGRAM_BOT_TOKEN is not set", flush=True)

@@ -61,3 +61,22 @@ def rasa_url() -> str:
 def rasa_token() -> str:
     """Token that protects Rasa's HTTP API (``--auth-token``)."""
     return secret("RASA_TOKEN", "rasa_token")
+
+
+ACTION_SECRET_ENV = "IPT_ACTION_SECRET"
+ACTION_SECRET_HEADER = "X-IPT-Action-Secret"
+
+
+def action_secret() -> str:
+    """Shared secret the Rasa server sends to the action server on every call.
+
+    endpoints.yml sends it as ``${IPT_ACTION_SECRET}`` (Rasa expands the variable when it
+    reads the file), so whoever starts Rasa puts it in the environment: bot/run.py does.
+    """
+    return secret(ACTION_SECRET_ENV, "action_secret")
+
+
+def public_url() -> str:
+    """Where people reach our web server (``IPT_PUBLIC_URL``), for links such as /privacy."""
+    default = f"http://127.0.0.1:{os.environ.get('IPT_WEB_PORT', '8080')}"
+    return os.environ.get("IPT_PUBLIC_URL", default).rstrip("/")

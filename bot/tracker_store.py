@@ -14,9 +14,11 @@ endpoint (:mod:`bot.health`, ``GET /webhooks/ipt_health/`` on each Rasa server).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 
+from bot.privacy import ERASED_KEY
 from bot.store import db
 
 logger = logging.getLogger(__name__)
@@ -153,3 +156,30 @@ class IPTTrackerStore(SQLTrackerStore):
             return True
         except sa.exc.SQLAlchemyError:
             return False
+
+    def _additional_events(self, session: Any, tracker: Any) -> Iterator:
+        """The tracker's events not stored yet, minding erasure.
+
+        Rasa stores the events past the count already in the table. When the user has just
+        erased their data (bot/privacy.py), the action server deleted the rows, so the
+        count is 0 and Rasa would write the whole erased conversation back from memory.
+        The erasing action returns a marked restart: if the rows before it are gone, only
+        the marker and what follows is stored.
+        """
+        events = list(tracker.events)
+        marker = next(
+            (
+                i
+                for i in range(len(events) - 1, -1, -1)
+                if events[i].type_name == "restart"
+                and (getattr(events[i], "metadata", None) or {}).get(ERASED_KEY)
+            ),
+            None,
+        )
+        if marker is not None:
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
+            if stored <= marker:
+                return itertools.islice(events, max(stored, marker), len(events))
+        return super()._additional_events(session, tracker)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import free_port, start, stop, wait_http  # noqa: E402
+from tests.helpers import endpoints_yml, free_port, start, stop, wait_http  # noqa: E402
 
 OUR_MESSAGES = [
     "what is ipt", "how long does it last", "what are the phases", "tell me more",
@@ -86,10 +87,12 @@ def main() -> int:
             [str(BIN / "rasa"), "train", "--domain", "domain", "--force", "--out", str(out), "--fixed-model-name", "x"], REPO)
         results["make_noop_s"] = timed(["make", "-s", "models/ipt.tar.gz"], REPO)
 
+    # The action server and Rasa share this secret (endpoints.yml sends it as a header).
+    os.environ.setdefault("IPT_ACTION_SECRET", secrets.token_urlsafe(24))
     actions = start([sys.executable, "-m", "bot.action_server", "--port", str(port := free_port())],
                     work / "actions.log")
     endpoints = work / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{port}/webhook"\n')
+    endpoints.write_text(endpoints_yml(f"http://127.0.0.1:{port}/webhook"))
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc=actions)
         proc, url, ready = serve(REPO / "models" / "ipt.tar.gz", REPO, endpoints, work / "rasa.log")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http
+from tests.helpers import MODEL, REPO, endpoints_yml, free_port, start, stop, wait_http
 from tests.store import dbutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -44,9 +44,25 @@ def database_url(session_dir) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_env(database_url) -> dict[str, str]:
+def action_secret() -> str:
+    """The shared secret between the test Rasa servers and the action server."""
+    return secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def server_env(database_url, action_secret) -> dict[str, str]:
     """Environment for every process the tests start."""
-    return {"IPT_DATABASE_URL": database_url, "IPT_ENV": "test"}
+    # INFO, so the log check (tests/test_logs_e2e.py) sees everything logged at INFO and above.
+    return {"IPT_DATABASE_URL": database_url, "IPT_ENV": "test",
+            "IPT_ACTION_SECRET": action_secret, "IPT_LOG_LEVEL": "INFO", "LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture(scope="session")
+def action_headers(action_secret) -> dict[str, str]:
+    """The header the action server requires on every call."""
+    from bot.settings import ACTION_SECRET_HEADER
+
+    return {ACTION_SECRET_HEADER: action_secret}
 
 
 @pytest.fixture(scope="session")
@@ -83,12 +99,13 @@ class Chat:
 
 
 @pytest.fixture(scope="session")
-def agent(model_path, action_server, event_loop_session):
+def agent(model_path, action_server, action_headers, event_loop_session):
     """The trained assistant loaded in-process (in-memory tracker store)."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    return Agent.load(str(model_path), action_endpoint=EndpointConfig(action_server))
+    endpoint = EndpointConfig(action_server, headers=action_headers)
+    return Agent.load(str(model_path), action_endpoint=endpoint)
 
 
 @pytest.fixture
@@ -112,14 +129,12 @@ class RasaServer:
 
 @pytest.fixture(scope="session")
 def rasa_server(model_path, action_server, session_dir, server_env):
-    """`rasa run` on loopback with the trained model, the action server and a SQL tracker store."""
+    """`rasa run` on loopback with the trained model, the action server and our SQL tracker
+    store on the session's database (IPT_DATABASE_URL), as endpoints.yml configures it."""
     port = free_port()
     token = secrets.token_hex(16)
     endpoints = session_dir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "{action_server}"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{session_dir / "ipt.db"}"\n'
-    )
+    endpoints.write_text(endpoints_yml(action_server, tracker_store=True))
     proc = start(
         [str(Path(sys.executable).parent / "rasa"), "run", "-m", str(model_path),
          "--enable-api", "--auth-token", token, "-i", "127.0.0.1", "-p", str(port),

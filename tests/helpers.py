@@ -57,5 +57,18 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def endpoints_yml(action_url: str, tracker_store: bool = False) -> str:
+    """An endpoints.yml for test servers: the action server with the shared-secret header
+    (expanded by Rasa from IPT_ACTION_SECRET, as in the real endpoints.yml) and optionally
+    our tracker store on IPT_DATABASE_URL."""
+    text = (
+        f'action_endpoint:\n  url: "{action_url}"\n'
+        "  headers:\n    X-IPT-Action-Secret: ${IPT_ACTION_SECRET}\n"
+    )
+    if tracker_store:
+        text += "tracker_store:\n  type: bot.tracker_store.IPTTrackerStore\n"
+    return text
+
+
 def bot_texts(replies: list[dict]) -> list[str]:
     return [r.get("text", "") for r in replies if r.get("text")]

@@ -72,7 +72,7 @@ def test_the_clinic_workflow_from_enrolment_to_erasure(url):
     assert added["timezone"] == "Europe/Berlin" and len(code) == 9
 
     # The client links a chat with the code; the CLI then shows the linked channel.
-    assert api.link_account("tg-cli-1", "telegram", code, url=url).display_name == "Sam"
+    assert api.link_account("tg-cli-1", "telegram", code, url=url, consent=True).display_name == "Sam"
     db.dispose_all()
 
     appt = ok_json(url, "appointment", "add", pid, "--at", "2099-12-01 15:00")
@@ -225,10 +225,55 @@ def test_reminders_follow_moves_and_the_clinic_sees_cancellation_requests(url):
 
     # The client says "I can't make it" in chat: the clinic's list shows the request.
     code = ok_json(url, "client", "new-code", pid)["code"]
-    api.link_account("tg-cli-2", "telegram", code, url=url)
+    api.link_account("tg-cli-2", "telegram", code, url=url, consent=True)
     with db.unit_of_work(url) as s:
         assert reminders.request_cancellation(s, "tg-cli-2").status == "ok"
     db.dispose_all()
     [row] = ok_json(url, "appointment", "list")
     assert row["cancel_requested"] is not None and row["status"] == "booked"
     assert "CANCEL_REQUESTED" in run(url, "appointment", "list").stdout
+
+
+def test_export_includes_conversations_and_delete_removes_tracker_rows(url):
+    from tests.store.test_services import _add_events
+
+    added = ok_json(url, "client", "add", "--name", "Robin")
+    api.link_account("tg-cli-7", "telegram", added["code"], url=url, consent=True)
+    _add_events(url, "tg-cli-7", 3)
+    _add_events(url, "web-someone-else", 2)
+    db.dispose_all()
+    data = json.loads(run(url, "client", "export", added["id"]).stdout)
+    assert [e["text"] for e in data["conversations"]["tg-cli-7"]] == ["msg 0", "msg 1", "msg 2"]
+    assert data["client"]["consent_at"] is not None
+    assert list(data["conversations"]) == ["tg-cli-7"]
+    removed = ok_json(url, "client", "delete", added["id"], "--yes")["removed"]
+    assert removed["conversation_events"] == 3
+    with db.unit_of_work(url) as s:
+        import sqlalchemy as sa
+
+        left = s.execute(sa.text("SELECT DISTINCT sender_id FROM events")).scalars().all()
+    assert left == ["web-someone-else"]
+
+
+def test_db_purge_deletes_old_unlinked_conversations_and_dry_run_only_counts(url):
+    import time
+
+    import sqlalchemy as sa
+
+    from tests.store.test_services import _add_events
+
+    db.ensure_migrated(url)
+    _add_events(url, "web-old", 2)  # timestamps 0 and 1: 1970
+    with db.get_engine(url).begin() as conn:
+        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp, data) "
+                             "VALUES ('web-new', 'user', :t, '{}')"), {"t": time.time()})
+    db.dispose_all()
+    dry = ok_json(url, "db", "purge", "--dry-run")
+    assert dry == {"conversations": 1, "events": 0, "days": 90, "dry_run": True}
+    text = run(url, "db", "purge")
+    assert text.returncode == 0 and "deleted 1 conversations (2 events)" in text.stdout
+    assert ok_json(url, "db", "purge", "--days", "1")["conversations"] == 0
+    assert run(url, "db", "purge", "--days", "0").returncode == 2
+    closed = ok_json(url, "client", "set", ok_json(url, "client", "add", "--name", "Lee")["id"],
+                     "--status", "closed")
+    assert closed["status"] == "closed"

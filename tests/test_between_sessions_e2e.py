@@ -111,7 +111,7 @@ def test_logging_homework_saves_exactly_the_confirmed_words(rasa_server, store):
     assert len(_entries(store, cid)) == 1
 
 
-def test_a_retried_save_call_does_not_save_twice(action_server, store):
+def test_a_retried_save_call_does_not_save_twice(action_server, action_headers, store):
     sender = _sender("retry")
     cid, _ = _client(store, sender)
     ts = time.time()
@@ -129,7 +129,7 @@ def test_a_retried_save_call_does_not_save_twice(action_server, store):
         },
     }
     for _ in range(3):
-        r = requests.post(action_server, json=body, timeout=30)
+        r = requests.post(action_server, json=body, headers=action_headers, timeout=30)
         assert r.status_code == 200, r.text
     [entry] = _entries(store, cid)
     assert entry.what_done == "Went for a walk with Jo" and entry.obstacles is None
@@ -246,7 +246,8 @@ def test_after_linking_with_a_code_the_client_can_check_in(rasa_server, store):
         cid = client.id
         services.assign_homework(s, client, "Go to the book club")
     assert _response("utter_not_linked") in _said(rasa_server.send(sender, "check in"))
-    assert "Robin" in _said(rasa_server.send(sender, f"my code is {code}"))
+    assert "Do you agree?" in _said(rasa_server.send(sender, f"my code is {code}"))
+    assert "Robin" in _said(rasa_server.send(sender, "yes"))
     mood_q = rasa_server.send(sender, "check in")
     assert [b["title"] for r in mood_q for b in r.get("buttons", [])] == [str(i) for i in range(11)]
     assert _response("utter_invalid_mood") in _said(rasa_server.send(sender, "eleven"))

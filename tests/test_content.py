@@ -12,7 +12,7 @@ from tests.domain_utils import domain, nlu_examples, rules_text
 from tests.helpers import REPO
 
 TOPIC_INTENTS = [i for i in domain()["intents"] if i.startswith("ask_")
-                 and i not in {"ask_example", "ask_capabilities", "ask_homework_assigned"}]
+                 and i not in {"ask_example", "ask_capabilities", "ask_homework_assigned", "ask_privacy"}]
 TRAINING = nlu_examples(REPO / "data" / "nlu")
 HELD_OUT = nlu_examples(REPO / "tests" / "data")
 MAX_WORDS = 80

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
 from tests.domain_utils import domain
-from tests.helpers import REPO, bot_texts
+from tests.helpers import REPO, bot_texts, endpoints_yml
 
 
-def test_test_stories_pass(model_path, action_server, tmp_path):
+def test_test_stories_pass(model_path, action_server, server_env, tmp_path):
     """`rasa test core` on tests/stories/, failing on any prediction error."""
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{action_server}"\n')
+    endpoints.write_text(endpoints_yml(action_server))
     result = subprocess.run(
         [str(REPO / ".venv" / "bin" / "rasa"), "test", "core", "-m", str(model_path),
          "--stories", "tests/stories", "--endpoints", str(endpoints),
          "--fail-on-prediction-errors", "--out", str(tmp_path / "results")],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
+        cwd=REPO, capture_output=True, text=True, timeout=900, env={**os.environ, **server_env},
     )
     failed = tmp_path / "results" / "failed_test_stories.yml"
     detail = failed.read_text()[-4000:] if failed.exists() else result.stdout[-4000:]
@@ -62,7 +63,7 @@ def test_every_topic_is_reachable_by_tapping_buttons(chat):
     """From the greeting, following button payloads reaches every topic answer."""
     topics = {i for i in domain()["intents"] if i.startswith("ask_")}
     topics -= {"ask_example", "ask_capabilities", "ask_medication", "ask_diagnosis",
-               "ask_homework_assigned"}
+               "ask_homework_assigned", "ask_privacy"}
     queue = [b["payload"] for r in chat.say("hi") for b in r.get("buttons", [])]
     seen: set[str] = set()
     while queue:

@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.enrolment import ActionLinkAccount
+from actions.enrolment import ActionConfirmLink, ActionLinkAccount
 from bot.store import db, services
 from bot.store.models import utcnow
 
@@ -46,10 +46,34 @@ def say(sender: str, text: str, entities: list | None = None, intent: str = "lin
     return message["response"], {k: v for k, v in message.items() if k == "display_name"}
 
 
-def test_a_valid_code_links_and_greets_by_name(env_url):
+def answer(sender: str, code_message: str, reply: str = "yes", intent: str = "affirm",
+           asked: str = "utter_ask_consent", entities: list | None = None):
+    """Run action_confirm_link for ``reply`` after the bot asked ``asked`` about the message
+    ``code_message``; returns the response name and its variables."""
+    events = [
+        {"event": "user", "text": code_message, "input_channel": "telegram",
+         "parse_data": {"intent": {"name": "link_account"}, "entities": entities or []}},
+        {"event": "action", "name": "action_link_account"},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": asked}},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": reply, "input_channel": "telegram",
+         "parse_data": {"intent": {"name": intent}}},
+    ]
+    tracker = Tracker(sender, {}, {"text": reply, "intent": {"name": intent}}, events, False,
+                      None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionConfirmLink().run(dispatcher, tracker, {})) == []
+    [message] = dispatcher.messages
+    return message["response"], {k: v for k, v in message.items() if k == "display_name"}
+
+
+def test_a_valid_code_asks_for_consent_then_links_and_greets_by_name(env_url):
     code = new_client(env_url, "Sam")
     typed = "my code is " + code.lower().replace("-", " ")
-    assert say("tg-a", typed) == ("utter_linked", {"display_name": "Sam"})
+    assert say("tg-a", typed)[0] == "utter_ask_consent"
+    with db.unit_of_work(env_url) as s:
+        assert services.client_for_sender(s, "tg-a") is None  # nothing linked before "yes"
+    assert answer("tg-a", typed) == ("utter_linked", {"display_name": "Sam"})
     assert say("tg-a", "link my account") == ("utter_already_linked", {"display_name": "Sam"})
     with db.unit_of_work(env_url) as s:
         assert services.client_for_sender(s, "tg-a").display_name == "Sam"
@@ -60,7 +84,7 @@ def test_wrong_used_and_expired_codes_get_clear_answers(env_url):
     old = new_client(env_url, "Old", now=utcnow() - timedelta(days=8))
     assert say("tg-b", "ZZZZ-2222")[0] == "utter_code_wrong"
     assert say("tg-b", old)[0] == "utter_code_expired"
-    assert say("tg-c", code)[0] == "utter_linked"
+    assert answer("tg-c", code)[0] == "utter_linked"
     assert say("tg-b", code)[0] == "utter_code_used"
     assert say("tg-d", "I have a code from my clinic")[0] == "utter_ask_enrolment_code"
 
@@ -90,10 +114,20 @@ def test_an_intent_shortcut_goes_through_the_same_check(env_url):
     with db.unit_of_work(env_url) as s:
         assert services.client_for_sender(s, "web-f") is None
     good = [{"entity": "enrolment_code", "value": code}]
-    assert say("web-f", f'/link_account{{"enrolment_code": "{code}"}}', good) == (
-        "utter_linked",
-        {"display_name": "Alex"},
-    )
+    shortcut = f'/link_account{{"enrolment_code": "{code}"}}'
+    assert say("web-f", shortcut, good)[0] == "utter_ask_consent"
+    assert answer("web-f", shortcut, entities=good) == ("utter_linked", {"display_name": "Alex"})
+
+
+def test_no_or_a_yes_to_another_question_links_nothing(env_url):
+    code = new_client(env_url, "Kai")
+    assert answer("tg-h", code, "no", "deny")[0] == "utter_consent_declined"
+    assert answer("tg-h", code, "/affirm", asked="utter_code_wrong")[0] == "utter_affirm"
+    assert answer("tg-h", code, "/deny", "deny", asked="utter_greet")[0] == "utter_deny"
+    with db.unit_of_work(env_url) as s:
+        assert services.client_for_sender(s, "tg-h") is None
+        assert services.get_client(s, services.list_clients(s)[0].public_id).consent_at is None
+    assert answer("tg-h", code, "/affirm")[0] == "utter_linked"  # the shortcut = the button
 
 
 def test_a_database_failure_gets_a_polite_answer(monkeypatch):

@@ -22,21 +22,37 @@ def linked_name(database_url: str, sender: str) -> str | None:
         return client.display_name if client else None
 
 
+def agree(chat, message: str) -> str:
+    """Send a message with a code, check the privacy question comes first, say yes."""
+    asked = " ".join(bot_texts(chat.say(message)))
+    assert "Do you agree?" in asked and "/privacy" in asked, asked
+    return " ".join(bot_texts(chat.say("yes")))
+
+
 def test_a_client_links_with_the_code_in_a_sentence(chat, database_url):
     code = new_code(database_url, "Robin")
-    replies = " ".join(bot_texts(chat.say(f"my code is {code.lower().replace('-', ' ')}")))
-    assert "Welcome, Robin" in replies
+    asked = " ".join(bot_texts(chat.say(f"my code is {code.lower().replace('-', ' ')}")))
+    assert "Do you agree?" in asked
+    assert linked_name(database_url, chat.sender) is None  # nothing linked before "yes"
+    assert "Welcome, Robin" in " ".join(bot_texts(chat.say("yes, I agree")))
     assert linked_name(database_url, chat.sender) == "Robin"
+
+
+def test_a_client_who_says_no_is_not_linked(chat, database_url):
+    code = new_code(database_url, "Jo")
+    chat.say(f"my code is {code}")
+    assert "nothing is linked" in " ".join(bot_texts(chat.say("no")))
+    assert linked_name(database_url, chat.sender) is None
 
 
 def test_a_message_that_is_only_the_code_links(chat, database_url):
     code = new_code(database_url, "Kim")
-    assert "Welcome, Kim" in " ".join(bot_texts(chat.say(code)))
+    assert "Welcome, Kim" in agree(chat, code)
 
 
 def test_the_telegram_deep_link_form_links(chat, database_url):
     code = new_code(database_url, "Noor")
-    assert "Welcome, Noor" in " ".join(bot_texts(chat.say(f"link {code}")))
+    assert "Welcome, Noor" in agree(chat, f"link {code}")
 
 
 def test_a_wrong_code_is_answered_and_nothing_is_linked(chat, database_url):
@@ -51,7 +67,7 @@ def test_an_intent_shortcut_cannot_link_without_a_valid_code(chat, database_url)
     assert "doesn't match" in " ".join(bot_texts(chat.say(f"/link_account{forged}")))
     assert linked_name(database_url, chat.sender) is None
     real = json.dumps({"enrolment_code": code})
-    assert "Welcome, Ari" in " ".join(bot_texts(chat.say(f"/link_account{real}")))
+    assert "Welcome, Ari" in agree(chat, f"/link_account{real}")
 
 
 def test_guessing_is_stopped_after_five_wrong_codes(chat, database_url):

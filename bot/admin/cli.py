@@ -143,6 +143,23 @@ def cmd_db_upgrade(args, s) -> int:
     return 0
 
 
+def cmd_db_purge(args, s) -> int:
+    """Delete the conversations past the retention period (docs/privacy.md)."""
+    from bot import retention
+
+    if args.days is not None and args.days < 1:
+        raise UsageError("--days must be at least 1")
+    result = retention.purge_in_session(s, days=args.days, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    emit(
+        args,
+        {**result, "dry_run": args.dry_run},
+        f"{verb} {result['conversations']} conversations ({result['events']} events) "
+        f"quiet for more than {result['days']} days",
+    )
+    return 0
+
+
 def cmd_client_add(args, s) -> int:
     """Create a client and print their first enrolment code."""
     from bot.store import services
@@ -226,10 +243,11 @@ def cmd_client_set(args, s) -> int:
     """Change a client's name, time zone, agreed number of sessions or reminders."""
     from bot.store import services
 
-    if all(v is None for v in (args.name, args.tz, args.sessions, args.reminders)):
-        raise UsageError("nothing to change: give --name, --tz, --sessions or --reminders")
+    if all(v is None for v in (args.name, args.tz, args.sessions, args.reminders, args.status)):
+        raise UsageError("nothing to change: give --name, --tz, --sessions, --reminders or --status")
     c = services.update_client(
-        s, services.get_client(s, args.client), args.name, args.tz, args.sessions, args.reminders
+        s, services.get_client(s, args.client), args.name, args.tz, args.sessions, args.reminders,
+        status=args.status,
     )
     emit(args, client_dict(c, True), f"client {c.public_id} updated")
     return 0
@@ -499,6 +517,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True, parser_class=_Parser
     )
     sub(g, "upgrade", cmd_db_upgrade, "apply migrations")
+    p = sub(g, "purge", cmd_db_purge,
+            "delete conversations past the retention period (unlinked people, closed clients)")
+    p.add_argument("--days", type=int,
+                   help="retention period in days (default: the clinic's retention_days, 90)")
+    p.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
     g = groups.add_parser("client", help="clients").add_subparsers(
         dest="cmd", required=True, parser_class=_Parser
@@ -525,6 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MINUTES|off|default",
         help="minutes before each session, e.g. 1440,60 or 1440; off; default (the clinic's)",
     )
+    p.add_argument("--status", choices=["active", "closed"],
+                   help="closed: conversations are purged after the retention period")
     p = sub(g, "delete", cmd_client_delete, "erase a client and their conversations")
     p.add_argument("client")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")

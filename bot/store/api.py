@@ -57,11 +57,21 @@ def client_for_sender(sender_id: str, url: str | None = None) -> ClientView | No
 
 
 def link_account(
-    sender_id: str, channel: str | None, code: str | None, url: str | None = None
+    sender_id: str,
+    channel: str | None,
+    code: str | None,
+    url: str | None = None,
+    consent: bool = False,
 ) -> LinkResult:
-    """Check a code from this conversation and link it (rate-limited per conversation)."""
+    """Check a code from this conversation and link it (rate-limited per conversation).
+
+    A client who has not agreed to the privacy notice is asked first (``NEEDS_CONSENT``,
+    nothing stored); ``consent=True`` is their "yes" to that question.
+    """
     with _uow(url) as s:
-        result = services.redeem_code(s, sender_id, channel or "unknown", code)
+        result = services.redeem_code(
+            s, sender_id, channel or "unknown", code, require_consent=True, consent=consent
+        )
         name = result.client.display_name if result.client else None
         return LinkResult(result.outcome, name, result.locked_until)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import privacy
 from bot.store import api, codes
 from bot.store.services import Redeem
 
@@ -26,6 +27,7 @@ RESPONSES = {
     Redeem.USED: "utter_code_used",
     Redeem.LOCKED: "utter_code_locked",
     Redeem.NO_CODE: "utter_ask_enrolment_code",
+    Redeem.NEEDS_CONSENT: "utter_ask_consent",
 }
 ERROR_RESPONSE = "utter_link_error"
 
@@ -56,8 +58,14 @@ def link_from_message(
     text: str | None,
     entities: Iterable[dict[str, Any]] = (),
     url: str | None = None,
+    consent: bool = False,
 ) -> Answer:
-    """Try to link the conversation with the code in the message; the answer to give."""
+    """Try to link the conversation with the code in the message; the answer to give.
+
+    A valid code of a client who has not agreed to the privacy notice gets the notice and
+    the question (``utter_ask_consent``) and links nothing; ``consent=True`` is the call for
+    the client's "yes", with the message that held the code.
+    """
     code = code_in(text, entities)
     try:
         if code is None:
@@ -67,9 +75,11 @@ def link_from_message(
                 return Answer(
                     RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name}
                 )
-        result = api.link_account(sender_id, channel, code, url=url)
+        result = api.link_account(sender_id, channel, code, url=url, consent=consent)
     except Exception:  # the user gets a clear "try later"; the log keeps the cause
         log.exception("enrolment check failed")
         return Answer(ERROR_RESPONSE)
     variables = {"display_name": result.display_name} if result.display_name else {}
+    if result.outcome is Redeem.NEEDS_CONSENT:
+        variables["privacy_url"] = privacy.privacy_url()
     return Answer(RESPONSES[result.outcome], variables)

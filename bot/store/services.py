@@ -67,6 +67,7 @@ class Redeem(str, Enum):
     USED = "used"
     LOCKED = "locked"
     NO_CODE = "no_code"
+    NEEDS_CONSENT = "needs_consent"
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ def list_clients(session: Session) -> list[Client]:
     return list(session.scalars(sa.select(Client).order_by(Client.created_at, Client.id)))
 
 
+CLIENT_STATUSES = ("active", "closed")
+
+
 def update_client(
     session: Session,
     client: Client,
@@ -190,12 +194,19 @@ def update_client(
     agreed_sessions: int | None = None,
     reminder_choice: str | None = None,
     policy: ReminderPolicy | None = None,
+    status: str | None = None,
 ) -> Client:
-    """Change a client's name, time zone, agreed sessions or reminders (see bot.reminders).
+    """Change a client's name, time zone, agreed sessions, reminders (see bot.reminders) or status.
 
     A new time zone or reminder choice reschedules the reminders of upcoming sessions
-    (quiet hours are in the client's time).
+    (quiet hours are in the client's time). A ``closed`` client's conversations are purged
+    after the retention period (bot/retention.py); their records stay until the clinic
+    erases them.
     """
+    if status is not None:
+        if status not in CLIENT_STATUSES:
+            raise InvalidInput(f"status must be one of: {', '.join(CLIENT_STATUSES)}")
+        client.status = status
     if display_name is not None:
         client.display_name = check_name(display_name)
     if agreed_sessions is not None:
@@ -275,8 +286,16 @@ def redeem_code(
     channel: str,
     typed: str | None,
     now: datetime | None = None,
+    require_consent: bool = False,
+    consent: bool = False,
 ) -> RedeemResult:
-    """Check a code typed in a conversation and link it; every failure counts toward the limit."""
+    """Check a code typed in a conversation and link it; every failure counts toward the limit.
+
+    With ``require_consent``, a valid code of a client who has not agreed to the privacy
+    notice yet is not used: the result is ``NEEDS_CONSENT`` and nothing is stored, so the
+    conversation can ask first. ``consent=True`` (the client said yes to that question)
+    links and records the consent in the same transaction.
+    """
     now = now or utcnow()
     current = client_for_sender(session, sender_id)
     if current is not None:
@@ -299,8 +318,12 @@ def redeem_code(
     elif row is not None and row.expires_at <= now:
         outcome = Redeem.EXPIRED
     elif row is not None:
-        row.used_at, row.used_by = now, sender_id
         client = session.get(Client, row.client_id)
+        if consent:
+            record_consent(session, client, now)
+        elif require_consent and client.consent_at is None:
+            return RedeemResult(Redeem.NEEDS_CONSENT, client)
+        row.used_at, row.used_by = now, sender_id
         link_channel(session, client, channel, sender_id)
         session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id == sender_id))
         return RedeemResult(Redeem.LINKED, client)
@@ -611,17 +634,77 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
     }
 
 
+def delete_conversations(session: Session, senders: list[str]) -> int:
+    """Delete the tracker rows (all events) of these conversations; how many rows went."""
+    events = _events_table(session)
+    if events is None or not senders:
+        return 0
+    removed = 0
+    for i in range(0, len(senders), 500):  # stay under every backend's parameter limit
+        chunk = senders[i : i + 500]
+        removed += session.execute(sa.delete(events).where(events.c.sender_id.in_(chunk))).rowcount
+        session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id.in_(chunk)))
+    return removed
+
+
+def erase_conversation(session: Session, sender_id: str) -> int:
+    """Erase one unlinked conversation: its tracker rows and failed code attempts."""
+    return delete_conversations(session, [sender_id])
+
+
+def client_summary(session: Session, client: Client) -> dict[str, int]:
+    """How many of each kind of record the store holds about ``client`` (no contents)."""
+
+    def count(model) -> int:
+        return session.scalar(
+            sa.select(sa.func.count()).select_from(model).where(model.client_id == client.id)
+        )
+
+    senders = linked_senders(session, client)
+    events = _events_table(session)
+    messages = 0
+    if events is not None and senders:
+        messages = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(events)
+            .where(events.c.sender_id.in_(senders), events.c.type_name.in_(("user", "bot")))
+        )
+    return {
+        "linked_chats": len(senders),
+        "appointments": count(Appointment),
+        "homework_assignments": count(HomeworkAssignment),
+        "homework_entries": count(HomeworkEntry),
+        "checkins": count(CheckIn),
+        "safety_flags": count(SafetyFlag),
+        "messages": messages,
+    }
+
+
+def expired_conversations(session: Session, cutoff: datetime) -> list[str]:
+    """Conversations quiet since before ``cutoff`` that are unlinked or of a closed client."""
+    events = _events_table(session)
+    if events is None:
+        return []
+    last = (
+        sa.select(events.c.sender_id, sa.func.max(events.c.timestamp).label("last"))
+        .group_by(events.c.sender_id)
+        .subquery()
+    )
+    kept = (
+        sa.select(ChannelLink.sender_id)
+        .join(Client, Client.id == ChannelLink.client_id)
+        .where(Client.status != "closed")
+    )
+    q = sa.select(last.c.sender_id).where(
+        last.c.last < cutoff.timestamp(), last.c.sender_id.not_in(kept)
+    )
+    return list(session.scalars(q.order_by(last.c.sender_id)))
+
+
 def delete_client(session: Session, client: Client) -> dict[str, int]:
     """Erase ``client``: records, links, codes and the tracker rows of linked conversations."""
     senders = linked_senders(session, client)
-    removed = {"conversation_events": 0}
-    events = _events_table(session)
-    if events is not None and senders:
-        removed["conversation_events"] = session.execute(
-            sa.delete(events).where(events.c.sender_id.in_(senders))
-        ).rowcount
-    if senders:
-        session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id.in_(senders)))
+    removed = {"conversation_events": delete_conversations(session, senders)}
     # Children first, explicitly, so erasure does not depend on ON DELETE CASCADE being on.
     for model in (
         WebOutbox,

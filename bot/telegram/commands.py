@@ -15,16 +15,16 @@ class Command:
     rasa_message: str
 
 
-# Messages that start with "/" are Rasa intent shortcuts. Intents marked "later" are built by
-# other issues (check-ins, homework, privacy); until then Rasa answers them with its fallback.
+# Messages that start with "/" are Rasa intent shortcuts. /delete only asks: the erasure needs
+# a "yes" to the bot's question right after it (bot/privacy.py).
 COMMANDS: tuple[Command, ...] = (
     Command("start", "Start or restart our conversation", "/greet"),
     Command("help", "What I can help you with", "/ask_capabilities"),
-    Command("checkin", "Check in on how your week is going", "/start_checkin"),  # later
-    Command("homework", "See the homework from your sessions", "/ask_homework_assigned"),  # later
+    Command("checkin", "Check in on how your week is going", "/start_checkin"),
+    Command("homework", "See the homework from your sessions", "/ask_homework_assigned"),
     Command("session", "When your next session is", "/query_next_session"),
-    Command("privacy", "What I keep about you and who sees it", "/ask_privacy"),  # later
-    Command("delete", "Delete your data (asks you first)", "/request_data_deletion"),  # later
+    Command("privacy", "What I keep about you and who sees it", "/ask_privacy"),
+    Command("delete", "Delete your data (asks you first)", "/request_data_deletion"),
 )
 
 BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import limits
 from bot.telegram import texts
 
 TEXT_LIMIT = 4096  # Telegram's limit for a message, counted in UTF-16 code units
@@ -75,15 +75,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-_CONTROL_KEEP = {"\n", "\t"}
-
-
-def clean_text(text: str) -> str:
-    """Remove control characters (keeping newlines and tabs) and surrounding whitespace."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        ch for ch in text if ch in _CONTROL_KEEP or unicodedata.category(ch) != "Cc"
-    ).strip()
+clean_text = limits.clean_text  # the same cleaning on every channel
 
 
 # Coarsest boundary first: paragraphs, then sentences, then words.

@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +33,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import limits
 from bot.web import signing
 
 logger = logging.getLogger(__name__)
@@ -43,19 +42,10 @@ logger = logging.getLogger(__name__)
 OUTBOX_POLL_SECONDS = 2.0
 
 REFUSED_EVENT = "session_refused"
-DEFAULT_MAX_MESSAGE_CHARS = 2000
-TOO_LONG = (
-    "That message is too long for me to read in one go. Could you send it in a shorter "
-    "message, under {limit} characters?"
-)
-
-
-def clean_text(text: str) -> str:
-    """Remove control characters (keeping newlines and tabs) and surrounding whitespace."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
-    ).strip()
+# Shared with the Telegram service and the REST channel (bot/limits.py).
+DEFAULT_MAX_MESSAGE_CHARS = limits.DEFAULT_MAX_MESSAGE_CHARS
+TOO_LONG = limits.TOO_LONG
+clean_text = limits.clean_text
 CRISIS_RESPONSE_PREFIX = "utter_crisis"
 
 
@@ -197,7 +187,7 @@ class SignedSocketIOInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self._secret = secret
         self._max_age = max_age
-        self._max_chars = int(os.environ.get("IPT_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS))
+        self._max_chars = limits.max_message_chars()
 
     def get_output_channel(self) -> SignedSocketIOOutput | None:
         """Output channel for messages Rasa sends on its own (reminders, external events)."""

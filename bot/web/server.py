@@ -6,6 +6,7 @@ Routes:
   GET  /            the demo page of a fictional clinic, with the one-line widget snippet
   GET  /widget.js   the widget bundle (built by scripts/build-widget.sh)
   POST /api/session a new signed web session id, or the stored one re-validated
+  GET  /privacy     the full privacy notice (docs/privacy.md as HTML)
   GET  /health      200 when Rasa, its socket.io channel and its database answer, else 503
   *    /socket.io/  reverse proxy to Rasa's socket.io (HTTP long-polling and websocket)
 
@@ -32,6 +33,11 @@ from bot.web import signing
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+PRIVACY_DOC = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
+_PAGE_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 SOCKETIO_PATH = "/socket.io/"
 # Hop-by-hop and host headers are the proxy's own business, never forwarded.
 _REQUEST_HEADERS = ("Content-Type", "Accept", "User-Agent")
@@ -120,6 +126,35 @@ async def demo_page(request: web.Request) -> web.Response:
         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'"
     )
+    return response
+
+
+def render_privacy(markdown_text: str) -> str:
+    """docs/privacy.md as a small standalone HTML page (our own text: no user input)."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"], output_format="html")
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>Privacy - IPT Companion</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.5;color:#1d2630}table{border-collapse:collapse;font-size:.9rem}"
+        "td,th{border:1px solid #ccd;padding:.3rem .5rem;vertical-align:top}"
+        "code{background:#f2f4f7;padding:0 .2rem}</style></head><body>"
+        f"{body}</body></html>"
+    )
+
+
+async def privacy_page(request: web.Request) -> web.Response:
+    """The full privacy notice the bot links to."""
+    try:
+        text = PRIVACY_DOC.read_text(encoding="utf-8")
+    except OSError:
+        return web.Response(status=404, text="privacy notice not found\n")
+    response = web.Response(text=render_privacy(text), content_type="text/html")
+    response.headers["Content-Security-Policy"] = _PAGE_CSP
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 
@@ -260,6 +295,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)
     app.router.add_route("*", "/api/session", session)
+    app.router.add_get("/privacy", privacy_page)
     app.router.add_get("/health", health)
     app.router.add_route("*", SOCKETIO_PATH, socketio_proxy)
     app.router.add_static("/static/", STATIC, show_index=False)
@@ -277,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings.host, settings.port = args.host, args.port
 
-    logging.basicConfig(level=logging.WARNING,
+    logging.basicConfig(level=os.environ.get("IPT_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(settings)
     logger.warning("web widget demo on http://%s:%s/ (Rasa at %s)",

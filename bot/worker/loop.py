@@ -194,6 +194,21 @@ def expire_web_outbox(url: str | None = None) -> Callable[[datetime], int]:
 def default_jobs(url: str | None = None) -> list[tuple[str, timedelta, Callable[[datetime], object]]]:
     """The housekeeping jobs ``python -m bot.worker`` runs: (name, every, fn(now)).
 
-    Add periodic jobs here (the retention purge goes here when it lands).
+    - expire_web_outbox: web messages nobody came back for within two weeks;
+    - retention: conversations of unlinked people and closed clients past the clinic's
+      ``retention_days`` (bot/retention.py, docs/privacy.md).
     """
-    return [("expire_web_outbox", timedelta(hours=1), expire_web_outbox(url))]
+    return [
+        ("expire_web_outbox", timedelta(hours=1), expire_web_outbox(url)),
+        ("retention", timedelta(hours=1), retention_purge(url)),
+    ]
+
+
+def retention_purge(url: str | None = None) -> Callable[[datetime], dict[str, int]]:
+    """Housekeeping: the retention purge, at the worker's clock."""
+    from bot.retention import purge_expired
+
+    def run(now: datetime) -> dict[str, int]:
+        return purge_expired(url, now=now)
+
+    return run

@@ -23,8 +23,8 @@ def test_fifty_conversations_enrol_and_write_at_once(url):
     def conversation(i: int) -> tuple[str, int | None, int | None]:
         sender = f"conv-{i}"
         # A wrong guess first, then the right code, then one homework entry and a check-in.
-        api.link_account(sender, "telegram", "ZZZZ-2222", url=url)
-        linked = api.link_account(sender, "telegram", issued[i], url=url)
+        api.link_account(sender, "telegram", "ZZZZ-2222", url=url, consent=True)
+        linked = api.link_account(sender, "telegram", issued[i], url=url, consent=True)
         assignment = api.open_assignments(sender, url=url)[0]["id"]
         entry = api.log_homework(sender, f"did task {i}", assignment_id=assignment, url=url)
         checkin = api.record_checkin(sender, i % 11, url=url)
@@ -58,7 +58,7 @@ def test_one_code_typed_in_two_conversations_at_once_links_only_one(url):
     with ThreadPoolExecutor(max_workers=10) as pool:
         outcomes = list(
             pool.map(
-                lambda i: api.link_account(f"race-{i}", "telegram", code, url=url).outcome,
+                lambda i: api.link_account(f"race-{i}", "telegram", code, url=url, consent=True).outcome,
                 range(10),
             )
         )

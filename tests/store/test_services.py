@@ -126,7 +126,7 @@ def test_appointments_book_list_and_cancel(url):
 
 def test_homework_and_checkins_through_the_api(url):
     pid, code = _client(url)
-    api.link_account("tg-7", "telegram", code, url=url)
+    api.link_account("tg-7", "telegram", code, url=url, consent=True)
     with db.unit_of_work(url) as s:
         hw = services.assign_homework(s, services.get_client(s, pid), "Talk to my sister")
         hw_id = hw.id
@@ -145,7 +145,7 @@ def test_homework_and_checkins_through_the_api(url):
 
 def test_crisis_flags_are_stored_only_for_linked_conversations(url):
     _, code = _client(url)
-    api.link_account("tg-8", "telegram", code, url=url)
+    api.link_account("tg-8", "telegram", code, url=url, consent=True)
     assert api.record_crisis_flag("tg-8", "self_harm", url=url) is True
     assert api.record_crisis_flag("unlinked", "self_harm", url=url) is False
     with db.unit_of_work(url) as s:
@@ -182,8 +182,8 @@ def _add_events(url, sender, n):
 def test_export_has_everything_and_delete_erases_it(url):
     pid, code = _client(url)
     other_pid, other_code = _client(url, "Alex", "UTC")
-    api.link_account("tg-9", "telegram", code, url=url)
-    api.link_account("tg-10", "telegram", other_code, url=url)
+    api.link_account("tg-9", "telegram", code, url=url, consent=True)
+    api.link_account("tg-10", "telegram", other_code, url=url, consent=True)
     api.record_checkin("tg-9", 4, "note", url=url)
     api.record_crisis_flag("tg-9", "self_harm", url=url)
     _add_events(url, "tg-9", 3)
@@ -221,7 +221,7 @@ def test_export_has_everything_and_delete_erases_it(url):
 def test_consent_and_erasure_from_the_conversation(url):
     pid, code = _client(url)
     assert api.record_consent("tg-11", url=url) is False
-    api.link_account("tg-11", "telegram", code, url=url)
+    api.link_account("tg-11", "telegram", code, url=url, consent=True)
     assert api.record_consent("tg-11", url=url) is True
     with db.unit_of_work(url) as s:
         first = services.get_client(s, pid).consent_at

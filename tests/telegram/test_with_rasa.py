@@ -18,15 +18,17 @@ async def test_start_and_a_button_tap_reach_the_real_assistant(config, telegram,
     config = replace(config, rasa_url=rasa_server.url, rasa_timeout=60)
     async with running(config, telegram):
         telegram.push(message_update(CHAT, "/start"))
-        await telegram.wait_for(lambda: telegram.sent(CHAT), timeout=60)
-        (welcome,) = telegram.sent(CHAT)
+        # the greeting, then the short privacy notice (first contact)
+        await telegram.wait_for(lambda: len(telegram.sent(CHAT)) >= 2, timeout=60)
+        welcome, notice = telegram.sent(CHAT)
         assert "IPT Companion" in welcome.params["text"]
+        assert "About your privacy" in notice.params["text"]
         rows = welcome.params["reply_markup"]["inline_keyboard"]
         tapped = next(b for row in rows for b in row if b["callback_data"] == "/ask_phases")
 
         telegram.push(callback_update(CHAT, welcome, tapped["callback_data"]))
-        await telegram.wait_for(lambda: len(telegram.sent(CHAT)) >= 2, timeout=60)
-    assert "three phases" in telegram.texts(CHAT)[1]
+        await telegram.wait_for(lambda: len(telegram.sent(CHAT)) >= 3, timeout=60)
+    assert "three phases" in telegram.texts(CHAT)[2]
     async with aiohttp.ClientSession() as http:
         url = f"{rasa_server.url}/conversations/tg-{CHAT}/tracker"
         async with http.get(url, params={"token": rasa_server.token}) as response:

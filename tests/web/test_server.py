@@ -133,3 +133,16 @@ def test_the_demo_page_embeds_the_widget_with_one_script_tag():
             assert js.status == 503
 
     run(check)
+
+
+def test_the_full_privacy_notice_is_served_from_docs_privacy_md():
+    async def check(client: TestClient) -> None:
+        r = await client.get("/privacy")
+        html = await r.text()
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+        assert "<h1>Privacy: what IPT Companion stores" in html
+        assert "<table>" in html and "retention_days" in html  # tables and code rendered
+        assert "script-src" not in r.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+    run(check)

@@ -39,7 +39,8 @@ async def test_a_reminder_goes_through_rasa_to_telegram_and_the_answer_reaches_t
                                             Reminder.lead_minutes == 60)
                   .values(due_at=now - timedelta(seconds=1)))
     db.dispose_all()
-    assert "Robin" in " ".join(bot_texts(rasa_server.send(sender, f"my code is {code}")))
+    assert "Do you agree?" in " ".join(bot_texts(rasa_server.send(sender, f"my code is {code}")))
+    assert "Robin" in " ".join(bot_texts(rasa_server.send(sender, "yes")))
 
     async with RasaTrigger(rasa_server.url, rasa_server.token) as rasa:
         worker = Worker(Deliverer(rasa, make_bot(TelegramConfig(token=TOKEN,

@@ -170,3 +170,21 @@ async def test_housekeeping_jobs_run_on_their_schedule_and_a_failure_stops_nothi
     finally:
         await rasa.close()
     assert ran == [NOW, NOW + timedelta(minutes=10)]
+
+
+def test_the_worker_runs_the_retention_purge_at_its_own_clock(url):
+    import time
+
+    from bot.worker.loop import default_jobs
+    from tests.store.test_services import _add_events
+
+    db.ensure_migrated(url)
+    _add_events(url, "web-long-gone", 2)  # 1970: far past the 90 days
+    with db.get_engine(url).begin() as conn:
+        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp, data) "
+                             "VALUES ('web-recent', 'user', :t, '{}')"), {"t": time.time()})
+    jobs = {name: fn for name, _, fn in default_jobs(url)}
+    assert jobs["retention"](datetime.now(timezone.utc))["conversations"] == 1
+    with db.get_engine(url).connect() as conn:
+        left = conn.execute(sa.text("SELECT DISTINCT sender_id FROM events")).scalars().all()
+    assert left == ["web-recent"]

@@ -1,0 +1,44 @@
+"""Input limits every channel applies before a message reaches the assistant.
+
+Messages longer than ``IPT_MAX_MESSAGE_CHARS`` (default 2,000) are refused with a clear
+answer and never processed; control characters (except newline and tab) are removed.
+The web channel, the Telegram service and the REST channel all call these.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+ENV_VAR = "IPT_MAX_MESSAGE_CHARS"
+TOO_LONG = (
+    "That message is too long for me to read in one go. Could you send it in a shorter "
+    "message, under {limit} characters?"
+)
+
+
+def max_message_chars() -> int:
+    """The configured limit (read when called, so tests can change it)."""
+    try:
+        value = int(os.environ.get(ENV_VAR, DEFAULT_MAX_MESSAGE_CHARS))
+    except ValueError:
+        return DEFAULT_MAX_MESSAGE_CHARS
+    return value if value > 0 else DEFAULT_MAX_MESSAGE_CHARS
+
+
+def clean_text(text: str) -> str:
+    """Remove control characters (keeping newlines and tabs) and surrounding whitespace.
+
+    Unpaired surrogates (which JSON can carry but UTF-8 cannot encode) go too.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        ch for ch in text
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    ).strip()
+
+
+def too_long_answer(limit: int | None = None) -> str:
+    """The answer to a message over the limit."""
+    return TOO_LONG.format(limit=limit or max_message_chars())
