@@ -41,7 +41,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "batch_size": 64, "cache_size": 1024,
-                "cache_max_tokens": 8}
+                "cache_max_tokens": 8, "max_word_pieces": 128}
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
@@ -52,6 +52,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self._cache: OrderedDict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.cache_size = int(self._config.get("cache_size", 1024))
         self.cache_tokens = int(self._config.get("cache_max_tokens", 8))
+        # The encoder's cost grows with the length of the message: only the first 128 word
+        # pieces (about 90 words; questions are far shorter) are encoded, so a 2,000-character
+        # message costs at most a few times a short one. Counts still see the whole text.
+        self.max_pieces = min(int(self._config.get("max_word_pieces", 128)), minilm.MAX_TOKENS - 2)
 
     @classmethod
     def create(
@@ -86,7 +90,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                 token_ids = encoder.tokenizer.ids(token.text)
                 token_spans.append((len(ids), len(ids) + len(token_ids)))
                 ids.extend(token_ids)
-            pieces.append(ids)
+            pieces.append(ids[: self.max_pieces])
             spans.append(token_spans)
         hidden, mask = encoder.forward(pieces)
         sentences = encoder.pool(hidden, mask)
@@ -94,7 +98,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             states = hidden[row, 1:]  # drop [CLS]; spans index word pieces
             sequence = np.zeros((len(spans[row]), encoder.dim), dtype=np.float32)
             for i, (start, end) in enumerate(spans[row]):
-                end = min(end, minilm.MAX_TOKENS - 2)
+                end = min(end, self.max_pieces)
                 if start < end:
                     sequence[i] = states[start:end].mean(0)
             sentence = sentences[row: row + 1]
