@@ -69,6 +69,7 @@ run-scaled: system-deps setup $(MODEL)
 	$(PY) -m bot.scaled --model $(MODEL) --rasa $(RASA)
 
 test: system-deps setup $(MODEL)
+	$(VENV)/bin/ruff check bot actions tests scripts
 	$(PY) -m pytest
 
 eval: setup

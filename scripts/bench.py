@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import endpoints_yml, free_port, start, stop, wait_http  # noqa: E402
+from tests.helpers import endpoints_yml, free_port, start, stop, wait_http
 
 OUR_MESSAGES = [
     "what is ipt", "how long does it last", "what are the phases", "tell me more",
@@ -110,7 +110,7 @@ def main() -> int:
             init_dir.mkdir(parents=True, exist_ok=True)
             print("building Rasa's `rasa init` assistant once (several minutes)...", flush=True)
             timed([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(init_dir)], REPO)
-        model = sorted((init_dir / "models").glob("*.tar.gz"))[-1]
+        model = max((init_dir / "models").glob("*.tar.gz"))
         proc, url, ready = serve(model, init_dir, None, work / "rasa-init.log")
         try:
             results["rasa_init_ready_s"] = ready

@@ -19,14 +19,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.domain_utils import nlu_examples  # noqa: E402
+from tests.domain_utils import nlu_examples
 
 THRESHOLDS = [0.0, 0.2, 0.3, 0.4, 0.5]
 
 
 def evaluate(config: str) -> None:
-    from rasa.model_training import train_nlu
     from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
 
     out = tempfile.mkdtemp(prefix="nlu-compare-")
     t0 = time.monotonic()

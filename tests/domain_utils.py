@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -10,7 +10,7 @@ import yaml
 from tests.helpers import REPO
 
 
-@lru_cache(maxsize=None)
+@cache
 def domain() -> dict:
     """All files under domain/ merged (intents, responses, actions...)."""
     merged: dict = {"intents": [], "responses": {}, "actions": []}

@@ -53,7 +53,7 @@ def test_every_button_leads_to_an_intent_the_assistant_knows():
 
 @pytest.mark.parametrize("intent", TOPIC_INTENTS)
 def test_every_topic_has_a_rule(intent):
-    assert re.search(rf"intent:\s*{intent}\s*$", rules_text(), re.M), f"no rule for {intent}"
+    assert re.search(rf"intent:\s*{intent}\s*$", rules_text(), re.MULTILINE), f"no rule for {intent}"
 
 
 def test_held_out_examples_are_not_training_examples():
@@ -72,7 +72,7 @@ def test_no_passage_repeats_a_seed_document():
     tool = REPO.parent / "shared" / "tools" / "seedcopy.py"
     if not tool.exists():
         pytest.skip("../shared/tools/seedcopy.py is not beside this checkout")
-    result = subprocess.run([sys.executable, str(tool), str(REPO)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, str(tool), str(REPO)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:]
 
 
@@ -88,7 +88,7 @@ def test_rasa_data_validate_is_clean():
     result = subprocess.run(
         [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain",
          "--data", "data"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]

@@ -258,14 +258,15 @@ def test_every_action_uses_only_the_conversation_it_runs_for(action_server, acti
     called: list[str] = []
     # Once logging against the victim's assignment, once correcting the victim's entry (and
     # only then erasing, which erases the attacker's own record).
-    for slots, last_round in (({**slots, "hw_correcting_id": None}, False), (slots, True)):
+    for round_slots, last_round in (({**slots, "hw_correcting_id": None}, False),
+                                    (slots, True)):
         for name in names:
             if name == "action_erase_data" and not last_round:
                 continue
             body = {"next_action": name, "sender_id": attacker, "version": "3.6.21",
                     "domain": domain(),
                     "tracker": {
-                        "sender_id": attacker, "slots": slots, "paused": False,
+                        "sender_id": attacker, "slots": round_slots, "paused": False,
                         "followup_action": None, "active_loop": {}, "latest_action_name": "x",
                         "latest_message": {"text": f"my code is {victim_code}",
                                            "intent": {"name": "affirm"},
@@ -339,3 +340,34 @@ def test_the_rest_channel_refuses_long_messages_and_removes_control_characters(r
     rasa_server.send(sender, "what\x00 is\x1b IPT?\x07")
     assert user_texts(store, sender) == ["what is IPT?"]
     assert rasa_server.send(sender, "\x00\x01 \x02") == []
+
+
+# --- privacy requests in the middle of a form ---------------------------------------------
+
+
+def test_delete_my_data_during_a_check_in_stops_it_and_asks_first(rasa_server, store):
+    sender = new_sender()
+    _, code = enrol(store, "Ines")
+    link(rasa_server, sender, code)
+    assert response("utter_ask_ci_mood")[:30] in said(rasa_server.send(sender, "check in"))
+    rasa_server.send(sender, "/inform_rating{\"rating\": \"4\"}")
+    asked = said(rasa_server.send(sender, "delete my data"))
+    assert response("utter_confirm_erase_client")[:30] in asked
+    tracker = requests.get(f"{rasa_server.url}/conversations/{sender}/tracker",
+                           params={"token": rasa_server.token}, timeout=10).json()
+    assert tracker["active_loop"].get("name") is None, "the check-in is still running"
+    assert response("utter_deletion_cancelled")[:20] in said(rasa_server.send(sender, "no"))
+    with db.unit_of_work(store) as s:
+        assert s.query(CheckIn).count() == 0  # nothing of the stopped check-in was saved
+
+
+def test_what_do_you_store_during_the_homework_log_is_answered_and_the_log_goes_on(
+        rasa_server, store):
+    sender = new_sender()
+    _, code = enrol(store, "Omar")
+    link(rasa_server, sender, code)
+    first = said(rasa_server.send(sender, "I want to log my homework"))
+    assert response("utter_ask_hw_what_done")[:30] in first
+    answered = said(rasa_server.send(sender, "what do you store about me?"))
+    assert response("utter_ask_hw_what_done")[:30] in answered  # the form asks again
+    assert answered.index(response("utter_ask_hw_what_done")[:30]) > 0  # after the answer

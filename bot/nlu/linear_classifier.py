@@ -92,9 +92,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
         try:
-            with model_storage.read_from(resource) as folder:
-                with np.load(folder / FILE, allow_pickle=False) as stored:
-                    arrays = {name: stored[name] for name in stored.files}
+            with model_storage.read_from(resource) as folder, \
+                    np.load(folder / FILE, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
         except (ValueError, FileNotFoundError):
             logger.debug("LinearIntentClassifier: nothing trained (no intent examples)")
             arrays = None
