@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import clinic, safety
 from tests.helpers import REPO
+from tests.loopback import LoopbackServer
 
 EXAMPLE = clinic.load(REPO / "clinic.example.yml")
 WHEN = datetime(2026, 11, 23, 14, 5, tzinfo=timezone.utc)
@@ -110,20 +111,20 @@ def test_the_notification_really_goes_through_python_telegram_bot():
                       "text": body.get("text", "")}
         return web.json_response({"ok": True, "result": result})
 
+    class OnCallBot(LoopbackServer):
+        path = "/bot"
+
+        def routes(self, app: web.Application) -> None:
+            app.router.add_post("/bot{token}/{method}", handler)
+
     async def scenario() -> list[dict]:
-        app = web.Application()
-        app.router.add_post("/bot{token}/{method}", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        server = OnCallBot()
         try:
-            send = safety.telegram_sender("123:abc", f"http://127.0.0.1:{port}/bot")
+            send = safety.telegram_sender("123:abc", await server.start())
             ok = await safety.notify_on_call(EXAMPLE, "suicide", "ref123", WHEN, send)
             assert ok
         finally:
-            await runner.cleanup()
+            await server.stop()
         return received
 
     [sent] = run(scenario())

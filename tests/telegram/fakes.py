@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import LoopbackServer
+
 TOKEN = "123456:TEST-token-for-the-fake-api"
 BOT_USER = {
     "id": 123456,
@@ -51,7 +53,7 @@ def _decode(value: str) -> Any:
         return value
 
 
-class FakeBotAPI:
+class FakeBotAPI(LoopbackServer):
     """Enough of the Bot API for our service, with a record of every call."""
 
     def __init__(self) -> None:
@@ -63,26 +65,13 @@ class FakeBotAPI:
         self.fail_once: dict[str, int] = {}  # method -> retry_after seconds for one 429
         self.drop_once: set[str] = set()  # methods whose next call loses its connection
         self.bad_photo_urls: set[str] = set()  # photos Telegram "cannot fetch"
-        self._runner: web.AppRunner | None = None
-        self.url = ""
+        super().__init__()
 
-    # --- the server --------------------------------------------------------------------
-    async def start(self) -> str:
-        """Start on a free loopback port; return the base URL for python-telegram-bot."""
-        app = web.Application()
+    # --- the server (start() returns the base URL for python-telegram-bot) ---------------
+    path = "/bot"
+
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/bot"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop the server."""
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TOKEN:
@@ -260,32 +249,17 @@ def callback_update(chat_id: int, sent: Call, data: str) -> dict[str, Any]:
 Script = Callable[[str], list[dict[str, Any]]]
 
 
-class FakeRasa:
+class FakeRasa(LoopbackServer):
     """Rasa's REST channel with scripted replies; records each request body."""
 
     def __init__(self, script: Script | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.delays: dict[str, float] = {}  # message -> seconds to wait before answering
         self.script: Script = script or (lambda message: [{"text": f"You said: {message}"}])
-        self._runner: web.AppRunner | None = None
-        self.url = ""
+        super().__init__()
 
-    async def start(self) -> str:
-        """Start on a free loopback port; return the server's base URL."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/webhooks/rest/webhook", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
-
-    async def stop(self) -> None:
-        """Stop the server."""
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import LoopbackServer
+
 RASA_TOKEN = "test-rasa-token"
 
 
@@ -22,7 +24,7 @@ def reminder_messages(sender: str, appointment_id: str) -> list[dict[str, Any]]:
     }]
 
 
-class FakeRasaTrigger:
+class FakeRasaTrigger(LoopbackServer):
     """``POST /conversations/<id>/trigger_intent``: token checked, every call recorded.
 
     ``answer_first = n`` makes every call after the n-th hang until ``release()``: a worker
@@ -35,24 +37,14 @@ class FakeRasaTrigger:
         self.status = 200
         self.silent = False  # answer with no messages (the action had nothing to say)
         self._released = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
+        super().__init__()
 
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/conversations/{sender}/trigger_intent", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
 
     async def stop(self) -> None:
         self.release()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()
 
     def release(self) -> None:
         """Answer normally from now on, the hanging calls included."""
