@@ -43,6 +43,9 @@ CRISIS_INTENTS = frozenset({
 STOP_INTENTS = frozenset({"stop_form"})
 # Intents that are about IPT in general, not the client's own homework, yet start with ask_.
 NOT_TOPICS = frozenset({"ask_homework_assigned", "ask_capabilities", "ask_example"})
+# Requests answered in the middle of a form however they are worded (data/rules/*.yml): the
+# homework list, and the privacy question and erasure request (docs/privacy.md).
+REQUESTS_IN_FORMS = frozenset({"ask_homework_assigned", "ask_privacy", "request_data_deletion"})
 FREE_ENTRY = "free"
 HOMEWORK_SLOTS = ("hw_assignment", "hw_what_done", "hw_how_it_went", "hw_feeling",
                   "hw_obstacles", "hw_confirmed", "hw_correcting_id")
@@ -120,7 +123,7 @@ def classify_answer(intent: str | None, text: str | None) -> str:
         return "crisis"
     if intent in STOP_INTENTS or _plain(text) in STOP_PHRASES:
         return "stop"
-    if intent == "ask_homework_assigned":
+    if intent in REQUESTS_IN_FORMS:
         return "question"
     if is_topic_intent(intent) and looks_like_question(text):
         return "question"

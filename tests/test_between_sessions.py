@@ -71,6 +71,14 @@ def test_topic_and_crisis_intents_are_recognised():
     assert bs.is_crisis("crisis_suicide") and not bs.is_crisis("deny")
 
 
+@pytest.mark.parametrize("intent", ["ask_homework_assigned", "ask_privacy",
+                                    "request_data_deletion"])
+def test_requests_inside_a_form_are_never_taken_as_its_answer(intent):
+    # however they are worded: a statement-like "delete my data" must not become a note
+    assert bs.classify_answer(intent, "delete my data") == "question"
+    assert bs.classify_answer("deny", "it went ok") == "answer"
+
+
 # --- services on a real database --------------------------------------------------------------
 
 
