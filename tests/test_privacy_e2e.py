@@ -347,7 +347,7 @@ def test_the_rest_channel_refuses_long_messages_and_removes_control_characters(r
 
 def test_delete_my_data_during_a_check_in_stops_it_and_asks_first(rasa_server, store):
     sender = new_sender()
-    _, code = enrol(store, "Ines")
+    public_id, code = enrol(store, "Ines")
     link(rasa_server, sender, code)
     assert response("utter_ask_ci_mood")[:30] in said(rasa_server.send(sender, "check in"))
     rasa_server.send(sender, "/inform_rating{\"rating\": \"4\"}")
@@ -357,8 +357,9 @@ def test_delete_my_data_during_a_check_in_stops_it_and_asks_first(rasa_server, s
                            params={"token": rasa_server.token}, timeout=10).json()
     assert tracker["active_loop"].get("name") is None, "the check-in is still running"
     assert response("utter_deletion_cancelled")[:20] in said(rasa_server.send(sender, "no"))
-    with db.unit_of_work(store) as s:
-        assert s.query(CheckIn).count() == 0  # nothing of the stopped check-in was saved
+    with db.unit_of_work(store) as s:  # nothing of the stopped check-in was saved
+        client = services.get_client(s, public_id)
+        assert s.query(CheckIn).filter(CheckIn.client_id == client.id).count() == 0
 
 
 def test_what_do_you_store_during_the_homework_log_is_answered_and_the_log_goes_on(
