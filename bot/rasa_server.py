@@ -1,4 +1,4 @@
-"""Rasa's own command line (`rasa run ...`) in a process that does not import JAX.
+"""Rasa's own command line (`rasa run ...`) without JAX, with a plain-loop graph runner.
 
 usage: python -m bot.rasa_server run -m models/ipt.tar.gz [any `rasa run` option]
 
@@ -6,6 +6,7 @@ TensorFlow 2.12 imports JAX (a declared dependency) for a TFLite helper Rasa nev
 that costs about 100 MiB resident per Rasa server and most of a second at start-up
 (docs/benchmarks.md: memory). TensorFlow falls back cleanly when the import fails, so this
 launcher makes it fail, then hands over to Rasa's ``main`` with the same arguments.
+It also makes Rasa run the model's graph without dask (bot/graph_runner.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ def main() -> None:
     # A None entry makes `import jax` raise ImportError, which TensorFlow handles.
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     from rasa.__main__ import main as rasa_main
+
+    from bot import graph_runner
+
+    graph_runner.install()
 
     sys.argv[0] = "rasa"
     rasa_main()

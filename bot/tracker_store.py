@@ -15,6 +15,7 @@ endpoint (:mod:`bot.health`, ``GET /webhooks/ipt_health/`` on each Rasa server).
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 import time
@@ -25,6 +26,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from rasa.shared.utils.common import all_subclasses
 
 from bot.privacy import ERASED_KEY
 from bot.store import db
@@ -88,6 +93,31 @@ class TrackerStoreHealth:
 
 HEALTH = TrackerStoreHealth()
 
+_EVENT_CLASSES: dict[str, type[Event]] = {}
+
+
+def deserialise_events(dumped: list[dict[str, Any]]) -> list[Event]:
+    """Rasa's ``deserialise_events`` with the event classes looked up in a table.
+
+    Rasa looks each event's class up by walking every subclass of ``Event`` (a recursive
+    walk per event: the largest part of reading a conversation). The table is built once and
+    rebuilt when an unknown name comes (a class defined later); a name no class has goes
+    through Rasa's own lookup, which handles the old ``topic`` events and raises for others.
+    """
+    events = []
+    for data in dumped:
+        name = data.get("event")
+        if name is None:
+            continue
+        cls = _EVENT_CLASSES.get(name)
+        if cls is None:
+            _EVENT_CLASSES.update({c.type_name: c for c in all_subclasses(Event)})
+            cls = _EVENT_CLASSES.get(name)
+        event = cls._from_parameters(data) if cls else Event.from_parameters(data)
+        if event:
+            events.append(event)
+    return events
+
 
 class IPTTrackerStore(SQLTrackerStore):
     """SQLTrackerStore whose URL comes from our settings, with our SQLite pragmas."""
@@ -114,8 +144,14 @@ class IPTTrackerStore(SQLTrackerStore):
             # server writes to this file while Rasa saves trackers, and a deferred read
             # transaction that later writes would fail at once instead of waiting.
             self.engine.dispose()
+            # Rasa's engine opens a new SQLite connection (and runs the pragmas) for every
+            # read and write; a small pool keeps them. Rasa uses them from its event loop.
+            self.engine = sa.create_engine(
+                self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
+                connect_args={"check_same_thread": False, "timeout": db.SQLITE_BUSY_MS / 1000})
             sa.event.listen(self.engine, "connect", db.sqlite_on_connect)
             sa.event.listen(self.engine, "begin", db.sqlite_on_begin)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         else:
             # Rasa's engine has no pre-ping: after a database restart every pooled connection
             # fails once. Ours checks a connection before use and gives up connecting after a
@@ -134,7 +170,37 @@ class IPTTrackerStore(SQLTrackerStore):
         return await self._guarded("retrieve", super().retrieve_full_tracker(sender_id))
 
     async def save(self, tracker: Any) -> None:
-        await self._guarded("save", super().save(tracker))
+        await self._guarded("save", self._save(tracker))
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        """Rasa's ``_retrieve``, reading only the JSON column and with fast event lookup."""
+        with self.session_scope() as session:
+            rows = (self._event_query(session, sender_id, fetch_events_from_all_sessions)
+                    .with_entities(self.SQLEvent.data).all())
+        if not self.domain or not rows:
+            return None
+        events = deserialise_events([json.loads(data) for (data,) in rows])
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    async def _save(self, tracker: Any) -> None:
+        """Rasa's ``save``, the new events written in one INSERT instead of ORM objects."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = []
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                rows.append({
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(
+                        INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                })
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
 
     async def _guarded(self, operation: str, call: Any) -> Any:
         try:

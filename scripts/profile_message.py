@@ -2,7 +2,7 @@
 """Where Rasa spends one message: cProfile over N messages handled by the loaded model.
 
 usage: .venv/bin/python scripts/profile_message.py [--messages 200] [--tracker memory|sql]
-                                                   [--model models/ipt.tar.gz] [--top 25]
+                                                   [--model models/ipt.tar.gz] [--top 25] [--dask]
 
 Loads the model in-process (as `rasa run` does, without HTTP), sends questions in
 conversations of ten messages, and prints the time per message split by the parts Rasa
@@ -38,12 +38,16 @@ BUCKETS = [
     ("NLU: parse_message (whole NLU graph)", "processor.py:parse_message"),
     ("  SpacyNLP (spaCy pipeline)", "spacy_utils.py:process"),
     ("  SpacyTokenizer", "spacy_tokenizer.py:process"),
-    ("  DIETClassifier (TensorFlow)", "diet_classifier.py:process"),
+    ("  SentenceEncoderFeaturizer (MiniLM in NumPy)", "sentence_featurizer.py:process"),
+    ("  LinearIntentClassifier", "linear_classifier.py:process"),
     ("  CountVectorsFeaturizer", "count_vectors_featurizer.py:process"),
-    ("  LexicalSyntacticFeaturizer", "lexical_syntactic_featurizer.py:process"),
     ("  RegexFeaturizer", "regex_featurizer.py:process"),
+    ("  CodeDetector", "code_detector.py:process"),
+    ("  CrisisDetector", "crisis.py:process"),
+    ("  FallbackClassifier", "fallback_classifier.py:process"),
     ("policies: predict_next_action (graph)", "processor.py:_predict_next_with_tracker"),
     ("  RulePolicy", "rule_policy.py:predict_action_probabilities"),
+    ("  CrisisPolicy", "crisis.py:predict_action_probabilities"),
     ("  featurizing the tracker for policies", "tracker_featurizers.py"),
     ("tracker store: retrieve", "tracker_store.py:retrieve"),
     ("tracker store: save", "tracker_store.py:save"),
@@ -63,10 +67,11 @@ def bucket_table(stats: pstats.Stats, messages: int) -> list[tuple[str, float]]:
     return rows
 
 
-async def run(agent, n: int) -> float:
+async def run(agent, n: int, prefix: str) -> float:
     t0 = time.perf_counter()
     for i in range(n):
-        await agent.handle_text(QUESTIONS[i % len(QUESTIONS)], sender_id=f"prof-{i // 10}")
+        await agent.handle_text(QUESTIONS[i % len(QUESTIONS)],
+                                sender_id=f"{prefix}-{i // 10}")
     return time.perf_counter() - t0
 
 
@@ -76,6 +81,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--tracker", choices=["memory", "sql"], default="memory")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--dask", action="store_true",
+                        help="Rasa's dask graph runner instead of ours (bot/graph_runner.py)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import logging
@@ -95,12 +102,19 @@ def main() -> int:
         url = os.environ.get("IPT_DATABASE_URL") or \
             f"sqlite:///{tempfile.mkdtemp()}/profile.db"
         tracker_store = IPTTrackerStore(url=url)
+    if not args.dask:  # as `rasa run` through bot.rasa_server
+        from bot import graph_runner
+
+        graph_runner.install()
     agent = Agent.load(args.model, tracker_store=tracker_store)
     loop = asyncio.new_event_loop()
-    loop.run_until_complete(run(agent, 20))  # warm-up: TF functions traced, caches filled
+    loop.run_until_complete(run(agent, 20, "warm"))  # warm-up: TF functions traced, caches filled
+    plain = loop.run_until_complete(run(agent, args.messages, "plain"))
+    print(f"{args.messages} messages, {plain / args.messages * 1000:.1f} ms per message "
+          f"without the profiler")
     profiler = cProfile.Profile()
     profiler.enable()
-    elapsed = loop.run_until_complete(run(agent, args.messages))
+    elapsed = loop.run_until_complete(run(agent, args.messages, "prof"))
     profiler.disable()
     print(f"{args.messages} messages, {elapsed / args.messages * 1000:.1f} ms per message "
           f"under the profiler ({args.tracker} tracker store)\n")

@@ -100,12 +100,16 @@ class Chat:
 
 @pytest.fixture(scope="session")
 def agent(model_path, action_server, action_headers, event_loop_session):
-    """The trained assistant loaded in-process (in-memory tracker store)."""
+    """The trained assistant loaded in-process (in-memory tracker store), running its graph
+    with the runner `rasa run` uses here (bot/graph_runner.py)."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
+    from bot.graph_runner import sequential_runner
+
     endpoint = EndpointConfig(action_server, headers=action_headers)
-    return Agent.load(str(model_path), action_endpoint=endpoint)
+    with sequential_runner():
+        return Agent.load(str(model_path), action_endpoint=endpoint)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Unit tests for our NLU components: the offline sentence encoder and the code detector."""
+"""Unit tests for our NLU components: the sentence encoder, the classifier, the code detector."""
 
 from __future__ import annotations
 
@@ -102,3 +102,55 @@ def test_the_featurizer_gives_token_and_sentence_features_and_caches_short_messa
     assert np.array_equal(again_sentence, sentence) and np.array_equal(again_sequence, sequence)
     _featurized(featurizer, "a long message " * 5)  # 15 tokens: not kept
     assert len(featurizer._cache) == 1
+
+
+def _message_with_features(rng: np.random.Generator, widths: tuple[int, ...]) -> Message:
+    """A message carrying sparse sentence blocks, a sparse sequence block and dense features."""
+    import scipy.sparse as sp
+    from rasa.shared.nlu.training_data.features import Features
+
+    message = Message({TEXT: "some text"})
+    for i, width in enumerate(widths):
+        counts = sp.random(1, width, density=0.2, random_state=int(rng.integers(1 << 30)),
+                           data_rvs=lambda n: rng.integers(1, 4, n).astype(float))
+        message.add_features(Features(counts.tocoo(), "sentence", TEXT, f"counts{i}"))
+        message.add_features(Features(sp.coo_matrix(rng.random((3, width))), "sequence",
+                                      TEXT, f"counts{i}"))
+    message.add_features(Features(rng.standard_normal((1, 8)), "sentence", TEXT, "enc"))
+    message.add_features(Features(rng.standard_normal((3, 8)), "sequence", TEXT, "enc"))
+    return message
+
+
+def test_the_classifier_scores_one_message_as_the_matrix_path_does():
+    """The per-message fast path and the training-time matrices give the same probabilities."""
+    from bot.nlu.linear_classifier import LinearIntentClassifier
+
+    rng = np.random.default_rng(7)
+    widths = (5, 40, 60)
+    width = sum(widths) + 8
+    classes = np.array([f"intent_{i}" for i in range(6)])
+    arrays = {"idf": rng.random(sum(widths)) + 1.0,
+              "coef": rng.standard_normal((6, width)).astype(np.float32),
+              "intercept": rng.standard_normal(6).astype(np.float32), "classes": classes}
+    classifier = LinearIntentClassifier({"ranking_length": 0}, None, None, arrays)
+    messages = [_message_with_features(rng, widths) for _ in range(5)]
+    fast = classifier._scores(messages)
+    x = classifier._matrix(messages, arrays["idf"])
+    slow = np.asarray(x @ arrays["coef"].T) + arrays["intercept"]
+    assert fast.shape == (5, 6)
+    assert np.allclose(fast, slow, atol=1e-5)
+    classifier.process(messages)
+    best = classes[np.argmax(slow, axis=1)]
+    assert [m.get(INTENT)["name"] for m in messages] == list(best)
+    assert len(messages[0].get(INTENT_RANKING_KEY)) == 6
+
+
+def test_the_classifier_refuses_features_unlike_its_training():
+    from bot.nlu.linear_classifier import LinearIntentClassifier
+
+    rng = np.random.default_rng(3)
+    arrays = {"idf": np.ones(50), "coef": np.zeros((2, 58), dtype=np.float32),
+              "intercept": np.zeros(2, dtype=np.float32), "classes": np.array(["a", "b"])}
+    classifier = LinearIntentClassifier({}, None, None, arrays)
+    with pytest.raises(ValueError, match="differ from training"):
+        classifier.process([_message_with_features(rng, (10, 30))])
