@@ -358,6 +358,20 @@ def last_entry(session: Session, sender_id: str) -> EntryView | None:
     return entries[0] if entries else None
 
 
+def _saved_before(session: Session, model: type[HomeworkEntry | CheckIn], client: Client,
+                  sender_id: str, at: datetime) -> Saved | None:
+    """The row of ``model`` this conversation already saved at ``at``, if any.
+
+    The conversation and the confirming message's time are the idempotency key: a retried
+    save finds its first row here instead of adding a second one.
+    """
+    existing = session.scalar(
+        sa.select(model.id).where(model.client_id == client.id, model.sender_id == sender_id,
+                                  model.created_at == at)
+    )
+    return None if existing is None else Saved(existing, created=False)
+
+
 def save_homework_entry(session: Session, sender_id: str, draft: HomeworkDraft,
                         confirmed_at: datetime) -> Saved | None:
     """Save a confirmed entry once; None when the conversation is not linked.
@@ -368,13 +382,9 @@ def save_homework_entry(session: Session, sender_id: str, draft: HomeworkDraft,
     client = _locked_client(session, sender_id)
     if client is None:
         return None
-    existing = session.scalar(
-        sa.select(HomeworkEntry.id).where(HomeworkEntry.client_id == client.id,
-                                          HomeworkEntry.sender_id == sender_id,
-                                          HomeworkEntry.created_at == confirmed_at)
-    )
-    if existing is not None:
-        return Saved(existing, created=False)
+    saved = _saved_before(session, HomeworkEntry, client, sender_id, confirmed_at)
+    if saved is not None:
+        return saved
     entry = services.log_homework(session, client, draft.what_done, draft.how_it_went,
                                   draft.feeling, draft.obstacles, draft.assignment_id, sender_id)
     entry.created_at = confirmed_at
@@ -421,13 +431,9 @@ def save_checkin(session: Session, sender_id: str, mood: int, note: str | None,
     client = _locked_client(session, sender_id)
     if client is None:
         return None
-    existing = session.scalar(
-        sa.select(CheckIn.id).where(CheckIn.client_id == client.id,
-                                    CheckIn.sender_id == sender_id,
-                                    CheckIn.created_at == answered_at)
-    )
-    if existing is not None:
-        return Saved(existing, created=False)
+    saved = _saved_before(session, CheckIn, client, sender_id, answered_at)
+    if saved is not None:
+        return saved
     checkin = services.record_checkin(session, client, mood, note, worked_on_homework,
                                       sender_id)
     checkin.created_at = answered_at

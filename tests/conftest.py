@@ -157,17 +157,8 @@ def rasa_server(model_path, action_server, session_dir, server_env):
 @pytest.fixture(scope="session")
 def pg_url():
     """A PostgreSQL database for this test session, migrated, dropped at the end."""
-    from bot.store import db
-
-    if not dbutil.pg_available():
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    url = dbutil.create_pg_database()
-    try:
-        db.migrate(url)
+    with dbutil.throwaway_pg_database(migrate=True) as url:
         yield url
-    finally:
-        db.dispose_all()
-        dbutil.drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -20,14 +20,8 @@ ADMIN = Path(sys.executable).parent / "ipt-admin"
 @pytest.fixture(scope="module")
 def pg_cli_url():
     """A PostgreSQL database for this module, dropped at the end."""
-    if not dbutil.pg_available():
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
-    url = dbutil.create_pg_database("ipt_cli")
-    try:
+    with dbutil.throwaway_pg_database("ipt_cli") as url:
         yield url
-    finally:
-        db.dispose_all()
-        dbutil.drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

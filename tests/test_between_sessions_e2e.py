@@ -67,16 +67,19 @@ def _client(url: str, sender: str | None, assignment: str | None = None,
         return client.id, hw_id
 
 
-def _entries(url: str, client_id: int) -> list[HomeworkEntry]:
+def _saved(url: str, model: type, client_id: int) -> list:
+    """The client's rows of ``model`` in the database, oldest first."""
     with db.unit_of_work(url) as s:
-        return list(s.scalars(sa.select(HomeworkEntry).where(HomeworkEntry.client_id == client_id)
-                              .order_by(HomeworkEntry.id)))
+        return list(s.scalars(sa.select(model).where(model.client_id == client_id)
+                              .order_by(model.id)))
+
+
+def _entries(url: str, client_id: int) -> list[HomeworkEntry]:
+    return _saved(url, HomeworkEntry, client_id)
 
 
 def _checkins(url: str, client_id: int) -> list[CheckIn]:
-    with db.unit_of_work(url) as s:
-        return list(s.scalars(sa.select(CheckIn).where(CheckIn.client_id == client_id)
-                              .order_by(CheckIn.id)))
+    return _saved(url, CheckIn, client_id)
 
 
 def _sender(kind: str) -> str:
@@ -233,10 +236,9 @@ def test_an_unlinked_conversation_is_told_to_ask_for_a_code(rasa_server, store, 
     follow = _said(rasa_server.send(sender, "I called my sister"))
     assert _response("utter_ask_hw_how_it_went") not in follow
     with db.unit_of_work(store) as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(HomeworkEntry)
-                        .where(HomeworkEntry.sender_id == sender)) == 0
-        assert s.scalar(sa.select(sa.func.count()).select_from(CheckIn)
-                        .where(CheckIn.sender_id == sender)) == 0
+        for model in (HomeworkEntry, CheckIn):
+            count = sa.select(sa.func.count()).select_from(model).where(model.sender_id == sender)
+            assert s.scalar(count) == 0, model.__name__
 
 
 def test_after_linking_with_a_code_the_client_can_check_in(rasa_server, store):

@@ -425,8 +425,14 @@ def cmd_homework_list(args, s) -> int:
     return 0
 
 
-def _client_rows(s, model, client_arg: str | None, fields: Callable[[Any, bool], dict]) -> tuple:
-    """Rows of ``model`` (optionally for one client) as JSON and human dicts."""
+def _list_client_rows(
+    args, s, model, columns: Sequence[str], values: Callable[[Any, Any, bool], tuple]
+) -> int:
+    """Print rows of ``model`` (one client's with --client), newest first.
+
+    Each row shows its id, client and time, then ``columns`` with ``values(row, client,
+    for_json)`` in the same order.
+    """
     import sqlalchemy as sa
 
     from bot.store import services
@@ -437,52 +443,50 @@ def _client_rows(s, model, client_arg: str | None, fields: Callable[[Any, bool],
         .join(Client, Client.id == model.client_id)
         .order_by(model.created_at.desc(), model.id.desc())
     )
-    if client_arg:
-        q = q.where(model.client_id == services.get_client(s, client_arg).id)
+    if args.client:
+        q = q.where(model.client_id == services.get_client(s, args.client).id)
     rows = s.execute(q).all()
-    return (
-        [{"client": c.public_id, **fields(r, c, True)} for r, c in rows],
-        [{"client": c.public_id, **fields(r, c, False)} for r, c in rows],
+
+    def shown(r, c, for_json: bool) -> dict[str, Any]:
+        return {
+            "client": c.public_id,
+            "id": r.id,
+            "when": local(r.created_at, c.timezone, for_json),
+            **dict(zip(columns, values(r, c, for_json), strict=True)),
+        }
+
+    emit(
+        args,
+        [shown(r, c, True) for r, c in rows],
+        table([shown(r, c, False) for r, c in rows], ["id", "client", "when", *columns]),
     )
+    return 0
 
 
 def cmd_checkins_list(args, s) -> int:
     """List check-ins, newest first."""
     from bot.store.models import CheckIn
 
-    js, human = _client_rows(
+    return _list_client_rows(
+        args,
         s,
         CheckIn,
-        args.client,
-        lambda r, c, j: {
-            "id": r.id,
-            "when": local(r.created_at, c.timezone, j),
-            "mood": r.mood,
-            "worked_on_homework": r.worked_on_homework,
-            "note": r.note,
-        },
+        ["mood", "worked_on_homework", "note"],
+        lambda r, c, j: (r.mood, r.worked_on_homework, r.note),
     )
-    emit(args, js, table(human, ["id", "client", "when", "mood", "worked_on_homework", "note"]))
-    return 0
 
 
 def cmd_flags_list(args, s) -> int:
     """List safety flags, newest first."""
     from bot.store.models import SafetyFlag
 
-    js, human = _client_rows(
+    return _list_client_rows(
+        args,
         s,
         SafetyFlag,
-        args.client,
-        lambda r, c, j: {
-            "id": r.id,
-            "when": local(r.created_at, c.timezone, j),
-            "category": r.category,
-            "reviewed": local(r.reviewed_at, c.timezone, j),
-        },
+        ["category", "reviewed"],
+        lambda r, c, j: (r.category, local(r.reviewed_at, c.timezone, j)),
     )
-    emit(args, js, table(human, ["id", "client", "when", "category", "reviewed"]))
-    return 0
 
 
 # --- parser and entry point -----------------------------------------------------------------

@@ -8,10 +8,15 @@ objects, so nothing leaks out of the transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bot.store import db, services
+from bot.store.models import Client
 from bot.store.services import Redeem
 
 log = logging.getLogger(__name__)
@@ -49,10 +54,16 @@ def _uow(url: str | None):
     return db.unit_of_work(url)
 
 
+@contextmanager
+def _linked(sender_id: str, url: str | None) -> Iterator[tuple[Session, Client | None]]:
+    """A unit of work and the client this conversation is linked to (None when unlinked)."""
+    with _uow(url) as s:
+        yield s, services.client_for_sender(s, sender_id)
+
+
 def client_for_sender(sender_id: str, url: str | None = None) -> ClientView | None:
     """The client this conversation is linked to, or None."""
-    with _uow(url) as s:
-        client = services.client_for_sender(s, sender_id)
+    with _linked(sender_id, url) as (_, client):
         return _view(client) if client else None
 
 
@@ -82,8 +93,7 @@ def record_crisis_flag(sender_id: str, category: str, url: str | None = None) ->
     Never raises: the crisis answer must go out even if the database is down.
     """
     try:
-        with _uow(url) as s:
-            client = services.client_for_sender(s, sender_id)
+        with _linked(sender_id, url) as (s, client):
             if client is None:
                 return False
             services.record_safety_flag(s, client, category, sender_id)
@@ -95,8 +105,7 @@ def record_crisis_flag(sender_id: str, category: str, url: str | None = None) ->
 
 def open_assignments(sender_id: str, url: str | None = None) -> list[dict]:
     """The linked client's open homework assignments (id, title, details), newest first."""
-    with _uow(url) as s:
-        client = services.client_for_sender(s, sender_id)
+    with _linked(sender_id, url) as (s, client):
         if client is None:
             return []
         return [
@@ -115,8 +124,7 @@ def log_homework(
     url: str | None = None,
 ) -> int | None:
     """Save a confirmed homework entry for the linked client; its id, or None if unlinked."""
-    with _uow(url) as s:
-        client = services.client_for_sender(s, sender_id)
+    with _linked(sender_id, url) as (s, client):
         if client is None:
             return None
         return services.log_homework(
@@ -132,8 +140,7 @@ def record_checkin(
     url: str | None = None,
 ) -> int | None:
     """Save a check-in for the linked client; its id, or None if unlinked."""
-    with _uow(url) as s:
-        client = services.client_for_sender(s, sender_id)
+    with _linked(sender_id, url) as (s, client):
         if client is None:
             return None
         return services.record_checkin(s, client, mood, note, worked_on_homework, sender_id).id
@@ -141,8 +148,7 @@ def record_checkin(
 
 def record_consent(sender_id: str, url: str | None = None) -> bool:
     """Record the linked client's consent; False when the conversation is not linked."""
-    with _uow(url) as s:
-        client = services.client_for_sender(s, sender_id)
+    with _linked(sender_id, url) as (s, client):
         if client is None:
             return False
         services.record_consent(s, client)
@@ -155,8 +161,7 @@ def erase_client_of(sender_id: str, url: str | None = None) -> bool:
     The caller must have asked for and received the client's confirmation first.
     False when the conversation is not linked (nothing to erase in the records).
     """
-    with _uow(url) as s:
-        client = services.client_for_sender(s, sender_id)
+    with _linked(sender_id, url) as (s, client):
         if client is None:
             return False
         services.delete_client(s, client)

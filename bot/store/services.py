@@ -428,6 +428,18 @@ def list_appointments(
 # --- homework, check-ins, flags -------------------------------------------------------------
 
 
+def _newest_first(
+    session: Session, model: type, client: Client | None = None, limit: int | None = None
+) -> list:
+    """Rows of ``model`` (only ``client``'s when given), newest first, at most ``limit``."""
+    q = sa.select(model).order_by(model.created_at.desc(), model.id.desc())
+    if client is not None:
+        q = q.where(model.client_id == client.id)
+    if limit:
+        q = q.limit(limit)
+    return list(session.scalars(q))
+
+
 def assign_homework(
     session: Session,
     client: Client,
@@ -501,14 +513,7 @@ def list_homework_entries(
     session: Session, client: Client, limit: int | None = None
 ) -> list[HomeworkEntry]:
     """A client's log entries, newest first."""
-    q = (
-        sa.select(HomeworkEntry)
-        .where(HomeworkEntry.client_id == client.id)
-        .order_by(HomeworkEntry.created_at.desc(), HomeworkEntry.id.desc())
-    )
-    if limit:
-        q = q.limit(limit)
-    return list(session.scalars(q))
+    return _newest_first(session, HomeworkEntry, client, limit)
 
 
 def record_checkin(
@@ -536,10 +541,7 @@ def record_checkin(
 
 def list_checkins(session: Session, client: Client | None = None) -> list[CheckIn]:
     """Check-ins, newest first."""
-    q = sa.select(CheckIn).order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
-    if client is not None:
-        q = q.where(CheckIn.client_id == client.id)
-    return list(session.scalars(q))
+    return _newest_first(session, CheckIn, client)
 
 
 def record_safety_flag(
@@ -556,10 +558,7 @@ def record_safety_flag(
 
 def list_flags(session: Session, client: Client | None = None) -> list[SafetyFlag]:
     """Safety flags, newest first."""
-    q = sa.select(SafetyFlag).order_by(SafetyFlag.created_at.desc(), SafetyFlag.id.desc())
-    if client is not None:
-        q = q.where(SafetyFlag.client_id == client.id)
-    return list(session.scalars(q))
+    return _newest_first(session, SafetyFlag, client)
 
 
 # --- export and erasure ---------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -46,6 +48,23 @@ def drop_pg_database(url: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
+
+
+@contextmanager
+def throwaway_pg_database(prefix: str = "ipt_test", migrate: bool = False) -> Iterator[str]:
+    """A new PostgreSQL database for a fixture, dropped afterwards; skips without a server."""
+    import pytest
+
+    if not pg_available():
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+    url = create_pg_database(prefix)
+    try:
+        if migrate:
+            db.migrate(url)
+        yield url
+    finally:
+        db.dispose_all()
+        drop_pg_database(url)
 
 
 def truncate_all(url: str) -> None:

@@ -40,9 +40,9 @@ def test_an_unknown_mode_is_refused():
         TelegramConfig.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_MODE": "push"})
 
 
-def test_the_service_without_a_token_says_so_and_exits_0():
-    env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(
+def _run_service(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``python -m bot.telegram`` from the repository with only ``env``."""
+    return subprocess.run(
         [sys.executable, "-m", "bot.telegram"],
         cwd=REPO,
         env=env,
@@ -51,20 +51,17 @@ def test_the_service_without_a_token_says_so_and_exits_0():
         text=True,
         timeout=60,
     )
+
+
+def test_the_service_without_a_token_says_so_and_exits_0():
+    done = _run_service({"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 0
     assert "Telegram is off: TELEGRAM_BOT_TOKEN is not set" in done.stderr
 
 
 def test_the_service_with_a_bad_setting_says_which_and_exits_2():
-    env = {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_MODE": "webhook"}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.telegram"],
-        cwd=REPO,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = _run_service(
+        {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_MODE": "webhook"}
     )
     assert done.returncode == 2
     assert "TELEGRAM_WEBHOOK_URL" in done.stderr

@@ -14,9 +14,30 @@ from bot.telegram.app import serve
 from bot.telegram.delivery import make_bot, send_replies
 from bot.telegram.render import CallbackData
 from tests.helpers import REPO, free_port
-from tests.telegram.fakes import TOKEN, message_update
+from tests.telegram.fakes import TOKEN, FakeBotAPI, FakeRasa, message_update
 
 pytestmark = pytest.mark.anyio
+
+
+async def _start_service(
+    token: str, telegram: FakeBotAPI, rasa: FakeRasa
+) -> asyncio.subprocess.Process:
+    """Start ``python -m bot.telegram`` with ``token``, the fake Bot API and the fake Rasa."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_BASE_URL": telegram.url,
+        "RASA_URL": rasa.url,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.telegram",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_an_unreachable_telegram_is_retried_until_stopped(config, caplog):
@@ -31,21 +52,7 @@ async def test_an_unreachable_telegram_is_retried_until_stopped(config, caplog):
 
 
 async def test_a_token_telegram_rejects_stops_the_service_with_a_clear_line(telegram, rasa):
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "999:wrong",
-        "TELEGRAM_API_BASE_URL": telegram.url,
-        "RASA_URL": rasa.url,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.telegram",
-        cwd=REPO,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _start_service("999:wrong", telegram, rasa)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
     assert b"Telegram rejected TELEGRAM_BOT_TOKEN" in err
@@ -53,21 +60,7 @@ async def test_a_token_telegram_rejects_stops_the_service_with_a_clear_line(tele
 
 
 async def test_the_service_process_answers_and_stops_cleanly_on_sigterm(telegram, rasa):
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": telegram.url,
-        "RASA_URL": rasa.url,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.telegram",
-        cwd=REPO,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _start_service(TOKEN, telegram, rasa)
     try:
         telegram.push(message_update(5, "hello"))
         await telegram.wait_for(lambda: telegram.sent(5), timeout=60)

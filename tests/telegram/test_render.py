@@ -39,35 +39,17 @@ def test_the_id_store_is_bounded():
     assert callbacks.decode(ids[2]) is not None
 
 
+def _keyboard(text: str, buttons: dict[str, str]) -> list[list[str]]:
+    """The rows of button titles that one reply with ``buttons`` (title: payload) gets."""
+    replies = [{"text": text, "buttons": [{"title": t, "payload": p} for t, p in buttons.items()]}]
+    (msg,) = render(replies, CallbackData())
+    return [[b.text for b in row] for row in msg.reply_markup.inline_keyboard]
+
+
 def test_buttons_go_side_by_side_when_short_and_one_per_row_when_long():
-    short = render(
-        [
-            {
-                "text": "Ok?",
-                "buttons": [
-                    {"title": "Yes", "payload": "/affirm"},
-                    {"title": "No", "payload": "/deny"},
-                ],
-            }
-        ],
-        CallbackData(),
-    )
-    assert [[b.text for b in row] for row in short[0].reply_markup.inline_keyboard] == [
-        ["Yes", "No"]
-    ]
-    long = render(
-        [
-            {
-                "text": "Which?",
-                "buttons": [
-                    {"title": "The first phase", "payload": "/a"},
-                    {"title": "The middle", "payload": "/b"},
-                ],
-            }
-        ],
-        CallbackData(),
-    )
-    assert len(long[0].reply_markup.inline_keyboard) == 2
+    assert _keyboard("Ok?", {"Yes": "/affirm", "No": "/deny"}) == [["Yes", "No"]]
+    long = _keyboard("Which?", {"The first phase": "/a", "The middle": "/b"})
+    assert long == [["The first phase"], ["The middle"]]
 
 
 def test_url_buttons_open_links():
