@@ -82,7 +82,7 @@ class RealRasa:
         endpoints = self.dir / "endpoints.yml"
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{aport}/webhook"\n'
                              "tracker_store:\n  type: bot.tracker_store.IPTTrackerStore\n")
-        rasa = start([str(Path(sys.executable).parent / "rasa"), "run", "-m", str(MODEL),
+        rasa = start([sys.executable, "-m", "bot.rasa_server", "run", "-m", str(MODEL),
                       "--enable-api", "--auth-token", self.token, "-i", "127.0.0.1",
                       "-p", str(rport), "--endpoints", str(endpoints),
                       "--credentials", str(REPO / "credentials.yml")],

@@ -3,6 +3,7 @@
 
 usage: .venv/bin/python scripts/bench_scale.py [--only single,init,scaled1,scaled2,socketio]
                                                [--duration 20] [--concurrency 1,10,30]
+                                               [--mix ours|questions] [--fresh-text]
 
   single    ours as `make run` starts it (one Rasa server, one action server, SQLite)
   init      Rasa's `rasa init` assistant, one `rasa run` (built once under var/bench/rasa-init)
@@ -70,12 +71,17 @@ def _measure(name: str, args: argparse.Namespace, argv: list[str]) -> list[dict]
                                  str(args.warmup), "--concurrency", str(c)])
         [summary] = load.run(largs)
         summary.pop("confirmed", None)
-        summary.update(config=name, load_before=la, load_after=os.getloadavg()[0])
-        print(f"{name:>9} c={c:<3} {summary['msg_per_s']:6.1f} msg/s  p50 {summary['p50_ms']:6.0f}"
+        name_used = name + ("-fresh" if args.fresh_text and name != "init" else "")
+        summary.update(config=name_used, load_before=la, load_after=os.getloadavg()[0])
+        print(f"{name_used:>9} c={c:<3} {summary['msg_per_s']:6.1f} msg/s  p50 {summary['p50_ms']:6.0f}"
               f"  p95 {summary['p95_ms']:6.0f}  p99 {summary['p99_ms']:6.0f} ms  "
               f"n={summary['messages']} err={summary['errors']}  load {la:.1f}", flush=True)
         rows.append(summary)
     return rows
+
+
+def _fresh(args: argparse.Namespace) -> list[str]:
+    return ["--fresh-text"] if args.fresh_text else []
 
 
 def bench_single(args: argparse.Namespace) -> list[dict]:
@@ -89,7 +95,8 @@ def bench_single(args: argparse.Namespace) -> list[dict]:
     try:
         _wait_log(proc, log, "Press Ctrl-C")
         return _measure("single", args, ["--rest", f"http://127.0.0.1:{rasa_port}",
-                                         "--database-url", f"sqlite:///{db}", "--mix", args.mix])
+                                         "--database-url", f"sqlite:///{db}", "--mix", args.mix,
+                                         *_fresh(args)])
     finally:
         _stop(proc)
 
@@ -126,7 +133,7 @@ def bench_scaled(args: argparse.Namespace, servers: int, channel: str) -> list[d
         url = json.loads((run_dir / "topology.json").read_text())["database_url"]
         argv = ["--rest", f"http://127.0.0.1:{rest_port}", "--web",
                 f"http://127.0.0.1:{web_port}", "--channel", channel, "--database-url", url,
-                "--mix", args.mix]
+                "--mix", args.mix, *_fresh(args)]
         name = f"scaled{servers}" + ("-sio" if channel == "socketio" else "") + \
             ("-q" if args.mix == "questions" else "")
         return _measure(name, args, argv)
@@ -139,6 +146,8 @@ def main() -> int:
     parser.add_argument("--only", default="single,init,scaled1,scaled2,socketio")
     parser.add_argument("--mix", choices=["ours", "questions"], default="ours",
                         help="what our configurations are sent (scripts/load.py --mix)")
+    parser.add_argument("--fresh-text", action="store_true",
+                        help="questions worded anew each time (scripts/load.py --fresh-text)")
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--concurrency", default="1,10,30",
@@ -159,7 +168,8 @@ def main() -> int:
             results += bench_scaled(args, 2, "socketio")
         else:
             parser.error(f"unknown configuration {what}")
-    (WORK / f"scale-{args.mix}.json").write_text(json.dumps(results, indent=2))
+    suffix = "-fresh" if args.fresh_text else ""
+    (WORK / f"scale-{args.mix}{suffix}.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

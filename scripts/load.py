@@ -50,6 +50,11 @@ QUESTIONS = [
     "is ipt good for depression", "what is grief in ipt", "what is a role transition",
     "can I do ipt online", "what does the therapist do",
 ]
+# --fresh-text: questions worded as people write them, so that no two are the same text and no
+# cache helps (the sentence encoder keeps short messages it has seen).
+LEAD_INS = ["hello, I wanted to ask", "quick question:", "sorry if this is silly but",
+            "my GP mentioned IPT,", "I'm thinking about therapy,", "hi there, can you tell me",
+            "I read about it online,", "before I book,", "one more thing,", "ok so"]
 INIT_MESSAGES = ["hi", "I am sad", "yes", "great", "bye", "are you a bot?", "hello",
                  "not good", "no"]
 # Recognised in the replies (the start of the domain's responses).
@@ -230,7 +235,13 @@ class SocketIOTalker:
             await self.own.close()
 
 
-def scenario(mix: str, enrolled: bool, rng: random.Random) -> tuple[str, list[str]]:
+def fresh(question: str, rng: random.Random) -> str:
+    """``question`` after a lead-in: longer than the encoder's cache keeps, so encoded anew."""
+    return f"{rng.choice(LEAD_INS)} {question}"
+
+
+def scenario(mix: str, enrolled: bool, rng: random.Random,
+             fresh_text: bool = False) -> tuple[str, list[str]]:
     """(name, messages) of one conversation."""
     if mix == "init":
         return "init", rng.sample(INIT_MESSAGES, 4)
@@ -241,7 +252,8 @@ def scenario(mix: str, enrolled: bool, rng: random.Random) -> tuple[str, list[st
         what = f"Called my sister about the weekend, entry {uuid.uuid4().hex[:10]}"
         return "homework", ["I did my homework", what, "It went fine", str(rng.randint(0, 10)),
                             "/skip", "yes"]
-    return "questions", rng.sample(QUESTIONS, rng.randint(3, 5))
+    questions = rng.sample(QUESTIONS, rng.randint(3, 5))
+    return "questions", [fresh(q, rng) for q in questions] if fresh_text else questions
 
 
 async def user(idx: int, args: argparse.Namespace, http: aiohttp.ClientSession,
@@ -285,7 +297,7 @@ async def user(idx: int, args: argparse.Namespace, http: aiohttp.ClientSession,
             wants_enrolled = args.mix == "ours" and rng.random() < 0.4
             enrolled = wants_enrolled and await loop.run_in_executor(
                 None, enroller.link, talker.conversation_id)
-            name, messages = scenario(args.mix, enrolled, rng)
+            name, messages = scenario(args.mix, enrolled, rng, args.fresh_text)
             if measuring.is_set():
                 results.scenarios[name] = results.scenarios.get(name, 0) + 1
             for text in messages:
@@ -362,6 +374,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="ours: questions, check-ins, homework; questions: only those")
     parser.add_argument("--database-url", default=None,
                         help="the servers' records database, to enrol clients (ours)")
+    parser.add_argument("--fresh-text", action="store_true",
+                        help="ours/questions: every question worded anew (no cache helps)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", default=None, help="write the summaries here")
     return parser.parse_args(argv)

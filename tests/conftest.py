@@ -133,14 +133,15 @@ class RasaServer:
 
 @pytest.fixture(scope="session")
 def rasa_server(model_path, action_server, session_dir, server_env):
-    """`rasa run` on loopback with the trained model, the action server and our SQL tracker
-    store on the session's database (IPT_DATABASE_URL), as endpoints.yml configures it."""
+    """`rasa run` as `make run` starts it (bot.rasa_server) on loopback with the trained model,
+    the action server and our SQL tracker store on the session's database (IPT_DATABASE_URL),
+    as endpoints.yml configures it."""
     port = free_port()
     token = secrets.token_hex(16)
     endpoints = session_dir / "endpoints.yml"
     endpoints.write_text(endpoints_yml(action_server, tracker_store=True))
     proc = start(
-        [str(Path(sys.executable).parent / "rasa"), "run", "-m", str(model_path),
+        [sys.executable, "-m", "bot.rasa_server", "run", "-m", str(model_path),
          "--enable-api", "--auth-token", token, "-i", "127.0.0.1", "-p", str(port),
          "--endpoints", str(endpoints), "--credentials", str(REPO / "credentials.yml")],
         session_dir / "rasa.log", env=server_env,

@@ -14,20 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.base import ConfigOnlyComponent, set_certain_intent
 from bot.store.codes import normalise
 
 LINK_INTENT = "link_account"
@@ -36,7 +30,7 @@ LINK_INTENT = "link_account"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class CodeDetector(GraphComponent, IntentClassifier):
+class CodeDetector(ConfigOnlyComponent, IntentClassifier):
     """Set ``link_account`` (confidence 1.0) on messages that are exactly one enrolment code."""
 
     @staticmethod
@@ -48,17 +42,8 @@ class CodeDetector(GraphComponent, IntentClassifier):
         return [IntentClassifier]
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self.intent = config.get("intent", LINK_INTENT)
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CodeDetector:
-        return cls(config)
 
     @staticmethod
     def is_bare_code(text: str | None) -> bool:
@@ -70,12 +55,5 @@ class CodeDetector(GraphComponent, IntentClassifier):
         for message in messages:
             if not self.is_bare_code(message.get(TEXT)):
                 continue
-            top = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [top] + [
-                {**entry, PREDICTED_CONFIDENCE_KEY: 0.0}
-                for entry in message.get(INTENT_RANKING_KEY) or []
-                if entry.get(INTENT_NAME_KEY) != self.intent
-            ]
-            message.set(INTENT, top, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            set_certain_intent(message, self.intent)
         return messages

@@ -13,10 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -27,6 +24,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.base import ConfigOnlyComponent, set_certain_intent
 from bot.nlu.crisis_patterns import best_match, build_matcher, match_labels
 
 logger = logging.getLogger(__name__)
@@ -44,7 +42,7 @@ def crisis_intent(category: str) -> str:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class CrisisDetector(GraphComponent, IntentClassifier):
+class CrisisDetector(ConfigOnlyComponent, IntentClassifier):
     """Turn any message that a crisis pattern or a crisis intent flags into a crisis intent."""
 
     @staticmethod
@@ -60,23 +58,13 @@ class CrisisDetector(GraphComponent, IntentClassifier):
         return [IntentClassifier]
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self.component_config = config
+        super().__init__(config)
         self.top_threshold = float(config.get("top_threshold", 0.8))
         ranking = config.get("ranking_threshold")
         self.ranking_threshold = None if ranking is None else float(ranking)
         self._matchers: dict[int, Any] = {}
         self._nlp: Any = None
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CrisisDetector:
-        """Create the component (no training, nothing stored)."""
-        return cls(config)
 
     def _own_nlp(self) -> Any:
         """A tokenizer with lemmas, for pipelines that put no spaCy Doc on the message."""
@@ -168,16 +156,8 @@ class CrisisDetector(GraphComponent, IntentClassifier):
                 "model_confidence": previous.get(PREDICTED_CONFIDENCE_KEY),
                 "minor": minor,
             }
-            message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0},
-                        add_to_output=True)
-            # Everything else goes to 0 so FallbackClassifier's ambiguity check (top two
-            # within 0.05) can never turn the crisis into nlu_fallback.
-            ranking = [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}] + [
-                {**entry, PREDICTED_CONFIDENCE_KEY: 0.0}
-                for entry in message.get(INTENT_RANKING_KEY) or []
-                if entry.get(INTENT_NAME_KEY) != intent
-            ]
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            # Everything else goes to 0: FallbackClassifier can never turn it into a fallback.
+            set_certain_intent(message, intent)
             message.set(CRISIS_KEY, info, add_to_output=True)
             logger.info("crisis detected: category=%s layer=%s pattern=%s",
                         info["category"], layer, pattern)
