@@ -6,7 +6,8 @@ TensorFlow 2.12 imports JAX (a declared dependency) for a TFLite helper Rasa nev
 that costs about 100 MiB resident per Rasa server and most of a second at start-up
 (docs/benchmarks.md: memory). TensorFlow falls back cleanly when the import fails, so this
 launcher makes it fail, then hands over to Rasa's ``main`` with the same arguments.
-It also makes Rasa run the model's graph without dask (bot/graph_runner.py).
+It also makes Rasa run the model's graph without dask (bot/graph_runner.py), and picks
+OpenBLAS's AVX2 kernels where the CPU has them (bot/blas.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import sys
 
 
 def main() -> None:
+    from bot.blas import choose_kernels
+
+    choose_kernels()  # before NumPy is imported (bot/blas.py)
     # A None entry makes `import jax` raise ImportError, which TensorFlow handles.
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     from rasa.__main__ import main as rasa_main
