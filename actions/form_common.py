@@ -1,4 +1,4 @@
-"""What the between-sessions forms share: reading the latest message, stopping, optional slots.
+"""What the between-sessions forms share: reading the latest message, stopping, IPT questions.
 
 `BetweenSessionsFormValidation` is abstract (no ``name``), so rasa-sdk does not register it;
 `ValidateHomeworkForm` and `ValidateCheckinForm` subclass it.
@@ -22,6 +22,11 @@ from bot import between_sessions as bs
 
 log = logging.getLogger(__name__)
 
+#: Bookkeeping slot (influence_conversation: false): the IPT question last answered inside a
+#: form. Setting it tells Rasa's FormAction that the message was handled, so the form does not
+#: reject it (which would drop our answer) and asks its current question again.
+TOPIC_ANSWERED = "form_topic_answered"
+
 
 def latest_intent(tracker: Tracker) -> str | None:
     """The latest message's intent; a crisis the safety layer noted counts even if replaced."""
@@ -34,6 +39,20 @@ def latest_intent(tracker: Tracker) -> str | None:
 def latest_text(tracker: Tracker) -> str:
     """The latest message as the client wrote it."""
     return tracker.latest_message.get("text") or ""
+
+
+def right_after_the_message(tracker: Tracker, form: str) -> bool:
+    """Whether the form runs on the client's latest message, not back from another action.
+
+    Rasa validates the message only in that case; after another action (say the homework list
+    shown mid-form) the form just asks again, and the question must not be answered twice.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") != form:
+            return False
+    return True
 
 
 def clear(slots: list[str]) -> list[EventType]:
@@ -67,7 +86,13 @@ def sorry_when_records_unavailable(run: _Run) -> _Run:
 
 
 class BetweenSessionsFormValidation(FormValidationAction, ABC):
-    """Stop on request, drop the assignment question when none is open, take misread answers."""
+    """Stop on request, answer IPT questions, skip the assignment question when none is open.
+
+    A topic question mid-form ("what is a role dispute?") is answered here with its own
+    ``utter_<intent>`` response, rather than by one rule per topic and form (RulePolicy compares
+    the state with every rule on each message). Nothing is stored as the answer: the slot
+    mappings leave topic intents out and ``_answer`` takes only what reads as an answer.
+    """
 
     #: slots emptied when the form is stopped
     reset_slots: ClassVar[list[str]] = []
@@ -88,7 +113,31 @@ class BetweenSessionsFormValidation(FormValidationAction, ABC):
             and bs.classify_answer(intent, latest_text(tracker)) == "stop"
         ):
             return [*clear(self.reset_slots), ActiveLoop(None)]
-        return await super().run(dispatcher, tracker, domain)
+        topic = self._topic_question(tracker)
+        if topic:
+            dispatcher.utter_message(response=f"utter_{topic}")
+        events = await super().run(dispatcher, tracker, domain)
+        if topic:
+            # Without a slot event FormAction rejects the message and our answer is lost.
+            events.append(SlotSet(TOPIC_ANSWERED, topic))
+        return events
+
+    def _topic_question(self, tracker: Tracker) -> str | None:
+        """The IPT topic intent to answer before asking again, if the message is one.
+
+        Every topic intent has its ``utter_<intent>`` response (tests/test_between_sessions_data).
+        """
+        intent = latest_intent(tracker)
+        if (
+            not tracker.get_slot("requested_slot")
+            or not bs.is_topic_intent(intent)
+            # The homework list, privacy and erasure keep their own rules (data/rules/).
+            or intent in bs.REQUESTS_IN_FORMS
+            or bs.classify_answer(intent, latest_text(tracker)) != "question"
+            or not right_after_the_message(tracker, self.form_name())
+        ):
+            return None
+        return intent
 
     async def required_slots(
         self,

@@ -117,7 +117,8 @@ def classify_answer(intent: str | None, text: str | None) -> str:
     """What a message inside a form is: "crisis", "stop", "question" or "answer".
 
     Only an "answer" may be stored. A topic intent on a message that does not read as a
-    question ("I told my partner about our argument") is an answer the NLU misread.
+    question ("I told my partner about our argument") is an answer the NLU misread; its own
+    button payload ("/ask_initial_phase", tapped under a topic answer given mid-form) is not.
     """
     if is_crisis(intent):
         return "crisis"
@@ -125,7 +126,9 @@ def classify_answer(intent: str | None, text: str | None) -> str:
         return "stop"
     if intent in REQUESTS_IN_FORMS:
         return "question"
-    if is_topic_intent(intent) and looks_like_question(text):
+    if is_topic_intent(intent) and (
+        looks_like_question(text) or (text or "").strip().startswith(f"/{intent}")
+    ):
         return "question"
     return "answer"
 

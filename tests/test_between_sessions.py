@@ -64,6 +64,13 @@ def test_a_question_is_told_apart_from_an_answer(text, question):
     assert bs.looks_like_question(text) is question
 
 
+def test_a_topic_button_tapped_mid_form_is_a_question_not_an_answer():
+    # The topic answers carry buttons ("/ask_initial_phase"); a tap must not become a note.
+    assert bs.classify_answer("ask_initial_phase", "/ask_initial_phase") == "question"
+    assert bs.classify_answer("ask_role_disputes", "I told my partner about it") == "answer"
+    assert bs.classify_answer("skip", "/skip") == "answer"
+
+
 def test_topic_and_crisis_intents_are_recognised():
     assert bs.is_topic_intent("ask_phases")
     assert not bs.is_topic_intent("ask_homework_assigned")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.checkin import ActionSaveCheckin, ValidateCheckinForm
+from actions.form_common import TOPIC_ANSWERED
 from actions.homework import (
     ActionRequireLink,
     ActionSaveHomeworkEntry,
@@ -43,6 +45,7 @@ def linked(store) -> int:
         return client.id
 
 
+@functools.cache
 def _domain() -> dict:
     import yaml
 
@@ -93,26 +96,95 @@ def test_the_gate_lets_a_linked_client_in(linked):
     assert _set(events)["is_linked"] is True and messages == []
 
 
-def test_a_topic_question_is_not_taken_as_an_answer(linked):
+def _topic_intents() -> list[str]:
+    """The IPT topic questions a form answers itself (the requests keep their own rules)."""
+    return sorted(i for i in merged_domain()["intents"]
+                  if bs.is_topic_intent(i) and i not in bs.REQUESTS_IN_FORMS)
+
+
+def test_a_topic_question_is_answered_and_not_taken_as_an_answer(linked):
     slots = {"requested_slot": "hw_what_done"}
-    events, _ = _run(ValidateHomeworkForm(), _tracker("what is a role dispute?",
-                                                      "ask_role_disputes", slots))
-    assert "hw_what_done" not in _set(events)
+    events, messages = _run(ValidateHomeworkForm(), _tracker("what is a role dispute?",
+                                                             "ask_role_disputes", slots))
+    assert _responses(messages) == ["utter_ask_role_disputes"]
+    # A slot event, so Rasa's form keeps the answer and asks hw_what_done again.
+    assert _set(events) == {TOPIC_ANSWERED: "ask_role_disputes", "requested_slot": "hw_what_done"}
+    assert ActiveLoop(None) not in events
+
+
+@pytest.mark.parametrize(("form", "slots"), [
+    (ValidateHomeworkForm(), ["hw_assignment", "hw_what_done", "hw_how_it_went", "hw_feeling",
+                              "hw_obstacles", "hw_confirmed"]),
+    (ValidateCheckinForm(), ["ci_mood", "ci_note", "ci_worked_on_homework"]),
+])
+def test_every_topic_question_is_answered_at_every_question_of_each_form(
+        store, linked, form, slots):
+    with db.unit_of_work(store) as s:  # an open assignment: every question is asked
+        services.assign_homework(s, s.get(services.Client, linked), "Call Jo")
+    assert len(_topic_intents()) >= 30
+    for i, requested in enumerate(slots):
+        answered_so_far = dict.fromkeys(slots[:i], "5")
+        for topic in _topic_intents():
+            tracker = _tracker(f"what about {topic[4:].replace('_', ' ')}?", topic,
+                               {**answered_so_far, "requested_slot": requested},
+                               form=form.form_name())
+            events, messages = _run(form, tracker)
+            assert _responses(messages) == [f"utter_{topic}"], (requested, topic)
+            assert f"utter_{topic}" in _domain()["responses"]
+            # The bookkeeping slot only (and at most the same question to ask again).
+            set_now = _set(events)
+            assert set_now.pop(TOPIC_ANSWERED) == topic
+            assert set_now in ({}, {"requested_slot": requested}), (requested, topic, set_now)
 
 
 def test_an_answer_the_nlu_misread_as_a_topic_is_kept(linked):
     slots = {"requested_slot": "hw_what_done"}
     text = "I told my partner about our argument"
-    events, _ = _run(ValidateHomeworkForm(), _tracker(text, "ask_role_disputes", slots))
+    events, messages = _run(ValidateHomeworkForm(), _tracker(text, "ask_role_disputes", slots))
     assert _set(events)["hw_what_done"] == text
+    assert TOPIC_ANSWERED not in _set(events) and messages == []
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("what do you store about me?", "ask_privacy"),
+    ("what's my homework?", "ask_homework_assigned"),
+    ("delete my data", "request_data_deletion"),
+])
+def test_requests_with_their_own_rules_are_left_to_them(linked, text, intent):
+    # No slot event but requested_slot (which Rasa ignores here): the form rejects the
+    # message and the rule (data/rules/) answers it.
+    events, messages = _run(ValidateHomeworkForm(), _tracker(
+        text, intent, {"requested_slot": "hw_what_done"}))
+    assert messages == [] and set(_set(events)) <= {"requested_slot"}
+
+
+def test_a_question_is_not_answered_again_when_the_form_comes_back_to_it(linked):
+    tracker = _tracker("what is a role dispute?", "ask_role_disputes",
+                       {"requested_slot": "hw_what_done"})
+    # As after an unhappy path: another action ran between the message and the form.
+    tracker.events += [{"event": "action", "name": "action_show_homework"},
+                       {"event": "slot", "name": "requested_slot", "value": "hw_what_done"},
+                       {"event": "action", "name": "homework_form"}]
+    events, messages = _run(ValidateHomeworkForm(), tracker)
+    assert messages == [] and TOPIC_ANSWERED not in _set(events)
+    # Right after the message, with the form's own execution that Rasa adds, it is answered.
+    tracker.events[-3:] = tracker.events[-2:]
+    events, messages = _run(ValidateHomeworkForm(), tracker)
+    assert _responses(messages) == ["utter_ask_role_disputes"]
 
 
 def test_a_crisis_the_safety_layer_noted_is_never_kept(linked):
     slots = {"requested_slot": "hw_what_done", "hw_what_done": "I can't go on"}
     tracker = _tracker("I can't go on", "nlu_fallback", slots,
                        extra={"crisis": {"category": "suicide"}})
-    events, _ = _run(ValidateHomeworkForm(), tracker)
+    events, messages = _run(ValidateHomeworkForm(), tracker)
     assert "hw_what_done" in _set(events) and _set(events)["hw_what_done"] is None
+    assert TOPIC_ANSWERED not in _set(events) and messages == []
+    # Even worded as an IPT question, a crisis gets no topic answer here (CrisisPolicy answers).
+    tracker = _tracker("what is the point of going on?", "ask_what_is_ipt",
+                       {"requested_slot": "hw_what_done"}, extra={"crisis": {"category": "suicide"}})
+    events, messages = _run(ValidateHomeworkForm(), tracker)
+    assert messages == [] and TOPIC_ANSWERED not in _set(events)
 
 
 def test_too_long_text_is_refused_with_a_message(linked):

@@ -2,7 +2,8 @@
 
 These checks keep the forms safe as other files change: every crisis intent, "stop" and every
 IPT topic question must interrupt every free-text answer, and every topic question must have
-a rule that answers it inside each form and then resumes the form.
+the ``utter_<intent>`` response the forms' validation action answers it with (the action
+itself is tested in tests/test_between_sessions_actions.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from actions.form_common import TOPIC_ANSWERED
 from bot import between_sessions as bs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,20 +27,21 @@ def _load(path: str) -> dict:
 @pytest.fixture(scope="module")
 def domain() -> dict:
     """All domain files merged (intents, slots, responses)."""
-    merged: dict = {"intents": [], "slots": {}, "responses": {}, "forms": {}}
+    merged: dict = {"intents": [], "slots": {}, "responses": {}, "forms": {}, "actions": []}
     for path in sorted((REPO / "domain").glob("*.yml")):
         part = yaml.safe_load(path.read_text()) or {}
         merged["intents"] += [i if isinstance(i, str) else next(iter(i))
                               for i in part.get("intents", [])]
         for key in ("slots", "responses", "forms"):
             merged[key].update(part.get(key) or {})
+        merged["actions"] += part.get("actions") or []
     return merged
 
 
 def _topics(domain: dict) -> set[str]:
-    """IPT topic questions: ask_* intents answered by their own utter_ask_* response."""
+    """IPT topic questions: the ask_* intents a form answers itself, by utter_<intent>."""
     return {i for i in domain["intents"]
-            if bs.is_topic_intent(i) and f"utter_{i}" in domain["responses"]}
+            if bs.is_topic_intent(i) and i not in bs.REQUESTS_IN_FORMS}
 
 
 def _text_mappings(domain: dict):
@@ -65,17 +68,30 @@ def test_crisis_intents_exist_in_the_domain(domain):
     assert set(bs.CRISIS_INTENTS) <= set(domain["intents"])
 
 
+def test_every_ipt_question_has_the_answer_the_forms_give_it(domain):
+    topics = _topics(domain)
+    assert len(topics) >= 30 and "ask_role_disputes" in topics
+    missing = sorted(t for t in topics if f"utter_{t}" not in domain["responses"])
+    assert not missing, f"no utter_<intent> response for {missing}"
+
+
+def test_the_forms_answer_slot_steers_nothing(domain):
+    # Set on every topic answered mid-form; it must not change what the policies predict.
+    slot = domain["slots"][TOPIC_ANSWERED]
+    assert slot["influence_conversation"] is False
+    assert slot["mappings"] == [{"type": "custom"}]
+    for form in FORMS:
+        assert TOPIC_ANSWERED not in domain["forms"][form]["required_slots"]
+        assert "validate_" + form in domain["actions"]
+
+
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_every_ipt_question_is_answered_inside_each_form_and_the_form_resumes(domain, form):
-    rules = _load(FORMS[form])["rules"]
-    answered = {}
-    for rule in rules:
-        if rule.get("condition") == [{"active_loop": form}] and len(rule["steps"]) == 4:
-            intent, answer, back, loop = rule["steps"]
-            if back == {"action": form} and loop == {"active_loop": form}:
-                answered[intent["intent"]] = answer["action"]
-    for topic in _topics(domain):
-        assert answered.get(topic) == f"utter_{topic}", f"{topic} is not answered in {form}"
+def test_topic_questions_need_no_rule_per_topic_inside_the_forms(domain, form):
+    # The validation action answers them; one rule per topic and form made RulePolicy slow.
+    topics = _topics(domain)
+    for rule in _load(FORMS[form])["rules"]:
+        intents = {step.get("intent") for step in rule["steps"]}
+        assert not intents & topics, rule["rule"]
 
 
 def test_own_homework_and_ipt_homework_examples_do_not_overlap():

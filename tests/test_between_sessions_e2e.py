@@ -195,17 +195,57 @@ def test_an_ipt_question_mid_form_is_answered_and_the_form_resumes(rasa_server, 
     sender = _sender("question")
     cid, _ = _client(store, sender)
     rasa_server.send(sender, "I want to log my homework")
-    said = _said(rasa_server.send(sender, "what are the phases of IPT?"))
+    replies = rasa_server.send(sender, "what are the phases of IPT?")
+    said = _said(replies)
     assert _response("utter_ask_phases") in said
+    assert _response("utter_ask_hw_what_done") in said
+    assert said.index(_response("utter_ask_phases")) < said.index(
+        _response("utter_ask_hw_what_done"))  # answered, then asked again
+    # Tapping a button under that answer is another question, not what the client did.
+    first_phase = next(b["payload"] for r in replies for b in r.get("buttons", [])
+                       if b["payload"] == "/ask_initial_phase")
+    said = _said(rasa_server.send(sender, first_phase))
+    assert _response("utter_ask_initial_phase") in said
     assert _response("utter_ask_hw_what_done") in said
     rasa_server.send(sender, "I asked my partner for help with the kids")
     rasa_server.send(sender, "ok")
     rasa_server.send(sender, "5")
     rasa_server.send(sender, "skip")
+    # At the confirmation too: answered, the summary shown again, nothing saved yet.
+    said = _said(rasa_server.send(sender, "what is a role dispute?"))
+    assert _response("utter_ask_role_disputes") in said
+    assert "I asked my partner for help with the kids" in said
+    assert _entries(store, cid) == []
     rasa_server.send(sender, "yes")
     [entry] = _entries(store, cid)
     assert entry.what_done == "I asked my partner for help with the kids"
     assert entry.how_it_went == "ok"
+
+
+def test_ipt_questions_at_each_checkin_question_are_answered_and_never_stored(rasa_server, store):
+    sender = _sender("ci-question")
+    cid, _ = _client(store, sender, "Phone my brother")  # open homework: all three questions
+    assert _response("utter_ask_ci_mood") in _said(rasa_server.send(sender, "check in"))
+    for question, answer, asked_again, reply in [
+        ("what is a role dispute?", "utter_ask_role_disputes", "utter_ask_ci_mood", "6"),
+        ("how long does IPT last?", "utter_ask_duration", "utter_ask_ci_note", "A calm week"),
+        ("what are the phases of IPT?", "utter_ask_phases", "utter_ask_ci_worked_on_homework",
+         "yes"),
+    ]:
+        said = _said(rasa_server.send(sender, question))
+        assert _response(answer) in said, (question, said)
+        assert said.index(_response(answer)) < said.index(_response(asked_again)), said
+        assert _checkins(store, cid) == []
+        done = _said(rasa_server.send(sender, reply))
+    assert _response("utter_checkin_saved") in done
+    [checkin] = _checkins(store, cid)
+    assert (checkin.mood, checkin.note, checkin.worked_on_homework) == (6, "A calm week", True)
+    # Answered by the form itself: it never rejected a message, so no rule had to step in.
+    events = requests.get(f"{rasa_server.url}/conversations/{sender}/tracker",
+                          params={"token": rasa_server.token}, timeout=30).json()["events"]
+    assert not [e for e in events if e["event"] == "action_execution_rejected"]
+    assert [e["value"] for e in events if e.get("name") == "form_topic_answered"] == [
+        "ask_role_disputes", "ask_duration", "ask_phases"]
 
 
 @pytest.mark.xfail(not _model_has_crisis_policy(), strict=True,
