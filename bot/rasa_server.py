@@ -6,7 +6,8 @@ TensorFlow 2.12 imports JAX (a declared dependency) for a TFLite helper Rasa nev
 that costs about 100 MiB resident per Rasa server and most of a second at start-up
 (docs/benchmarks.md: memory). TensorFlow falls back cleanly when the import fails, so this
 launcher makes it fail, then hands over to Rasa's ``main`` with the same arguments.
-It also makes Rasa run the model's graph without dask (bot/graph_runner.py), and picks
+It also makes Rasa run the model's graph without dask (bot/graph_runner.py), check the
+action server's answers with a validator built once (bot/action_validation.py), and picks
 OpenBLAS's AVX2 kernels where the CPU has them (bot/blas.py).
 """
 
@@ -23,9 +24,10 @@ def main() -> None:
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     from rasa.__main__ import main as rasa_main
 
-    from bot import graph_runner
+    from bot import action_validation, graph_runner
 
     graph_runner.install()
+    action_validation.install()
 
     sys.argv[0] = "rasa"
     rasa_main()

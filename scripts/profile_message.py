@@ -103,9 +103,10 @@ def main() -> int:
             f"sqlite:///{tempfile.mkdtemp()}/profile.db"
         tracker_store = IPTTrackerStore(url=url)
     if not args.dask:  # as `rasa run` through bot.rasa_server
-        from bot import graph_runner
+        from bot import action_validation, graph_runner
 
         graph_runner.install()
+        action_validation.install()
     agent = Agent.load(args.model, tracker_store=tracker_store)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(run(agent, 20, "warm"))  # warm-up: TF functions traced, caches filled
