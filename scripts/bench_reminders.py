@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from typing_extensions import Self
 from bot.store import db
 from bot.store.models import Reminder
 from bot.worker import claims
-from tests.helpers import MODEL, REPO, free_port, start, stop, wait_http
+from tests.helpers import MODEL, REPO, endpoints_yml, free_port, start, stop, wait_http
 from tests.store import dbutil
 from tests.telegram.fakes import TOKEN, FakeBotAPI
 from tests.worker.fakes import RASA_TOKEN, FakeRasaTrigger
@@ -73,15 +74,16 @@ class RealRasa:
         self.base = ""
 
     def __enter__(self) -> Self:
-        env = {"IPT_DATABASE_URL": self.url}
+        # the action server refuses calls without the shared secret (docs/privacy.md)
+        env = {"IPT_DATABASE_URL": self.url, "IPT_ACTION_SECRET": secrets.token_hex(16)}
         aport, rport = free_port(), free_port()
         actions = start([sys.executable, "-m", "bot.action_server", "--port", str(aport)],
                         self.dir / "actions.log", env=env)
         self.procs.append(actions)
         wait_http(f"http://127.0.0.1:{aport}/health", proc=actions)
         endpoints = self.dir / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{aport}/webhook"\n'
-                             "tracker_store:\n  type: bot.tracker_store.IPTTrackerStore\n")
+        endpoints.write_text(endpoints_yml(f"http://127.0.0.1:{aport}/webhook",
+                                           tracker_store=True))
         rasa = start([sys.executable, "-m", "bot.rasa_server", "run", "-m", str(MODEL),
                       "--enable-api", "--auth-token", self.token, "-i", "127.0.0.1",
                       "-p", str(rport), "--endpoints", str(endpoints),
@@ -113,12 +115,19 @@ async def burst(url: str, n: int, workers: int, real: RealRasa | None, logdir: P
         sys.executable, "-m", "bot.worker", "--poll", "0.5", cwd=REPO, env=env,
         stdout=(logdir / f"worker{i}.log").open("wb"), stderr=asyncio.subprocess.STDOUT)
         for i in range(workers)]
+    last_left, progress_at = n, time.perf_counter()
     try:
         while True:
             with db.unit_of_work(url) as s:
                 left = s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
                     Reminder.due_at == due, Reminder.status != "sent"))
-            if not left or time.perf_counter() - t0 > 600:
+            now = time.perf_counter()
+            if left != last_left:
+                last_left, progress_at = left, now
+            if not left or now - t0 > 600:
+                break
+            if now - progress_at > 60:  # nothing sent for a minute: the logs say why
+                print(f"no reminder sent for 60 s, {left} left; see {logdir}", flush=True)
                 break
             await asyncio.sleep(0.5)
     finally:
@@ -150,6 +159,9 @@ def main() -> int:
     if args.backend == "sqlite" and args.workers > 1:
         print("error: SQLite takes one worker", file=sys.stderr)
         return 2
+    logs = REPO / "var" / "bench" / "reminders"  # the servers' and workers' logs, kept
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         url = (f"sqlite:///{work / 'bench.db'}" if args.backend == "sqlite"
@@ -161,10 +173,10 @@ def main() -> int:
                                due_ago=-timedelta(hours=20), starts_in=timedelta(days=1))
             scans = scan_cost(url)
             if args.real_rasa:
-                with RealRasa(url, work) as real:
-                    result = asyncio.run(burst(url, args.burst, args.workers, real, work))
+                with RealRasa(url, logs) as real:
+                    result = asyncio.run(burst(url, args.burst, args.workers, real, logs))
             else:
-                result = asyncio.run(burst(url, args.burst, args.workers, None, work))
+                result = asyncio.run(burst(url, args.burst, args.workers, None, logs))
         finally:
             db.dispose_all()
             if args.backend == "postgres":
