@@ -246,6 +246,13 @@ def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
     )
 
 
+# The last configuration read from each file, with the file's size and modification time:
+# actions read the configuration on every call (the privacy notice twice per conversation),
+# and parsing the YAML each time was most of the action server's work. An edited file is
+# read again on the next call, as before.
+_LOADED: dict[str, tuple[tuple[int, int], ClinicConfig]] = {}
+
+
 def load(path: str | os.PathLike[str] | None = None) -> ClinicConfig:
     """Load ``path``, else IPT_CLINIC_FILE, else the embedded default; raise if broken."""
     import yaml
@@ -253,6 +260,10 @@ def load(path: str | os.PathLike[str] | None = None) -> ClinicConfig:
     chosen = path or os.environ.get(ENV_VAR) or DEFAULT_FILE
     file = Path(chosen)
     try:
+        stat = file.stat()
+        known = _LOADED.get(str(file))
+        if known and known[0] == (stat.st_mtime_ns, stat.st_size):
+            return known[1]
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ClinicConfigError(f"clinic file {file}: cannot be read ({exc.strerror})") from exc
@@ -260,7 +271,9 @@ def load(path: str | os.PathLike[str] | None = None) -> ClinicConfig:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ClinicConfigError(f"clinic file {file}: is not valid YAML ({exc})") from exc
-    return parse(raw, str(file))
+    config = parse(raw, str(file))
+    _LOADED[str(file)] = ((stat.st_mtime_ns, stat.st_size), config)
+    return config
 
 
 def summary(config: ClinicConfig) -> str:

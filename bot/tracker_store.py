@@ -95,6 +95,16 @@ HEALTH = TrackerStoreHealth()
 
 _EVENT_CLASSES: dict[str, type[Event]] = {}
 
+# How many of a tracker's events are in the table, set when this store read or wrote it. Rasa
+# counts the stored rows with a query on every save instead; within one message (the lock
+# store keeps other servers off the conversation) the number is known. A tracker that did
+# not come from here (a new one, one built from the HTTP API's events) is counted as Rasa does.
+STORED_ATTR = "_ipt_events_stored"
+
+
+def _mark_stored(tracker: DialogueStateTracker) -> None:
+    setattr(tracker, STORED_ATTR, len(tracker.events))
+
 
 def deserialise_events(dumped: list[dict[str, Any]]) -> list[Event]:
     """Rasa's ``deserialise_events`` with the event classes looked up in a table.
@@ -196,7 +206,10 @@ class IPTTrackerStore(SQLTrackerStore):
         if not self.domain or not rows:
             return None
         events = deserialise_events([json.loads(data) for (data,) in rows])
-        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions and len(tracker.events) == len(rows):
+            _mark_stored(tracker)
+        return tracker
 
     async def _save(self, tracker: Any) -> None:
         await self.stream_events(tracker)
@@ -220,6 +233,7 @@ class IPTTrackerStore(SQLTrackerStore):
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
+        _mark_stored(tracker)
 
     async def _guarded(self, operation: str, call: Any) -> Any:
         try:
@@ -267,4 +281,7 @@ class IPTTrackerStore(SQLTrackerStore):
             ).count()
             if stored <= marker:
                 return itertools.islice(events, max(stored, marker), len(events))
+        known = getattr(tracker, STORED_ATTR, None)
+        if known is not None and known <= len(events) and tracker.events.maxlen is None:
+            return itertools.islice(events, known, len(events))
         return super()._additional_events(session, tracker)

@@ -97,3 +97,21 @@ def test_check_runs_as_a_module():
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert "your local emergency number" in result.stdout
+
+
+def test_an_edited_clinic_file_is_read_again_and_an_unchanged_one_is_not(tmp_path):
+    import os
+
+    file = tmp_path / "clinic.yml"
+    file.write_text(clinic.DEFAULT_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    first = clinic.load(file)
+    assert clinic.load(file) is first  # unchanged: not parsed again
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text.replace(f"name: {first.name}", "name: Harbour Street Clinic", 1),
+                    encoding="utf-8")
+    stat = file.stat()
+    os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert clinic.load(file).name == "Harbour Street Clinic"
+    file.write_text("name: [broken", encoding="utf-8")
+    with pytest.raises(clinic.ClinicConfigError):
+        clinic.load(file)

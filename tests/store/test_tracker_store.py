@@ -50,3 +50,36 @@ def test_endpoints_config_builds_our_store_and_a_tracker_round_trips(tmp_path, m
         client, _ = services.create_client(s, "Sam", "UTC")
         services.link_channel(s, client, "telegram", "tg-42")
         assert services.delete_client(s, client)["conversation_events"] == 3
+
+
+def test_saving_a_tracker_read_from_the_store_writes_only_new_events_without_counting(tmp_path):
+    """Rasa counts the stored rows on every save; a tracker this store read or wrote knows."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'ipt.db'}"
+    db.migrate(url)
+    store = IPTTrackerStore(domain=DOMAIN, url=url)
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda *args: statements.append(args[2].lower()))
+    first = [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet"})]
+    loop = asyncio.new_event_loop()
+    try:
+        new = DialogueStateTracker.from_events("c-1", first, slots=DOMAIN.slots)
+        loop.run_until_complete(store.save(new))  # not from the store: counted as Rasa does
+        assert any("count(" in s for s in statements)
+        statements.clear()
+        new.update(SlotSet("s", "one"))
+        loop.run_until_complete(store.save(new))  # the same tracker again: it knows
+        tracker = loop.run_until_complete(store.retrieve("c-1"))
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(SlotSet("s", "two"))
+        loop.run_until_complete(store.save(tracker))
+        loop.run_until_complete(store.save(tracker))  # nothing new: nothing written
+        assert not any("count(" in s for s in statements)
+        again = loop.run_until_complete(store.retrieve("c-1"))
+    finally:
+        loop.close()
+    assert [e.type_name for e in again.events] == [
+        "action", "user", "slot", "action", "slot"]
+    assert again.get_slot("s") == "two"
