@@ -13,6 +13,7 @@ OpenBLAS's AVX2 kernels where the CPU has them (bot/blas.py).
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -24,10 +25,12 @@ def main() -> None:
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     from rasa.__main__ import main as rasa_main
 
-    from bot import action_validation, graph_runner
+    from bot import action_validation, graph_runner, nlu_thread
 
     graph_runner.install()
     action_validation.install()
+    if os.environ.get("IPT_NLU_THREAD", "1") != "0":
+        nlu_thread.install()
 
     sys.argv[0] = "rasa"
     rasa_main()
