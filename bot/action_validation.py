@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -50,5 +49,3 @@ def install() -> None:
 def uninstall() -> None:
     RemoteAction._validate_action_result = _RASAS_OWN  # type: ignore[method-assign]
 
-
-__all__ = ["ValidationError", "install", "uninstall", "validate_action_result"]

@@ -149,36 +149,29 @@ class IPTTrackerStore(SQLTrackerStore):
         kwargs.pop("dialect", None)
         kwargs.pop("db", None)
         super().__init__(domain=domain, host=resolved, event_broker=event_broker, **kwargs)
+        self.engine.dispose()
+        self._read_sessions: Any = None  # SQLite only: sessions for lock-free reads
         if db.is_sqlite(resolved):
-            # Same settings as our own engine (WAL, busy timeout, BEGIN IMMEDIATE): the action
-            # server writes to this file while Rasa saves trackers, and a deferred read
-            # transaction that later writes would fail at once instead of waiting.
-            self.engine.dispose()
-            # Rasa's engine opens a new SQLite connection (and runs the pragmas) for every
-            # read and write; a small pool keeps them. Rasa uses them from its event loop.
-            self.engine = sa.create_engine(
-                self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
-                connect_args={"check_same_thread": False, "timeout": db.SQLITE_BUSY_MS / 1000})
-            sa.event.listen(self.engine, "connect", db.sqlite_on_connect)
-            sa.event.listen(self.engine, "begin", db.sqlite_on_begin)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+            # Our own engine's settings (WAL, busy timeout, BEGIN IMMEDIATE): the action server
+            # writes to this file while Rasa saves trackers, and a deferred read transaction
+            # that later writes would fail at once instead of waiting. Rasa's engine opened a
+            # new connection (and ran the pragmas) for every read and write; ours are pooled.
+            engine_url = self.engine.url
+            self.engine = db.sqlite_engine(engine_url, future=False, pool_size=2, max_overflow=8)
             # Reading a conversation is one SELECT: in WAL mode it needs no lock, so reads
             # go through connections without BEGIN IMMEDIATE and never wait for a writer.
-            self._read_engine = sa.create_engine(
-                self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
-                connect_args={"check_same_thread": False, "timeout": db.SQLITE_BUSY_MS / 1000})
-            sa.event.listen(self._read_engine, "connect", db.sqlite_on_connect)
-            self._read_sessions = sa.orm.session.sessionmaker(bind=self._read_engine)
+            reader = db.sqlite_engine(engine_url, future=False, write_lock=False, pool_size=2,
+                                      max_overflow=8)
+            self._read_sessions = sa.orm.session.sessionmaker(bind=reader)
         else:
             # Rasa's engine has no pre-ping: after a database restart every pooled connection
             # fails once. Ours checks a connection before use and gives up connecting after a
             # few seconds (these calls block Rasa's event loop while they wait).
-            self.engine.dispose()
             kwargs = create_engine_kwargs(self.engine.url)
             connect_args = {"connect_timeout": 3, **kwargs.pop("connect_args", {})}
             self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
                                            connect_args=connect_args, **kwargs)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: str) -> Any:
         return await self._guarded("retrieve", super().retrieve(sender_id))
@@ -195,12 +188,8 @@ class IPTTrackerStore(SQLTrackerStore):
     # messages per second with SQLite, 63 against 75 with PostgreSQL, at 10 conversations.
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
-        return self._read_tracker(sender_id, fetch_events_from_all_sessions)
-
-    def _read_tracker(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
         """Rasa's ``_retrieve``, reading only the JSON column and with fast event lookup."""
-        read_sessions = getattr(self, "_read_sessions", None)
-        with (read_sessions() if read_sessions else self.session_scope()) as session:
+        with (self._read_sessions() if self._read_sessions else self.session_scope()) as session:
             rows = (self._event_query(session, sender_id, fetch_events_from_all_sessions)
                     .with_entities(self.SQLEvent.data).all())
         if not self.domain or not rows:
@@ -212,11 +201,8 @@ class IPTTrackerStore(SQLTrackerStore):
         return tracker
 
     async def _save(self, tracker: Any) -> None:
-        await self.stream_events(tracker)
-        self._write_new_events(tracker)
-
-    def _write_new_events(self, tracker: Any) -> None:
         """Rasa's ``save``, the new events written in one INSERT instead of ORM objects."""
+        await self.stream_events(tracker)
         with self.session_scope() as session:
             rows = []
             for event in self._additional_events(session, tracker):

@@ -16,6 +16,8 @@ both on the trained model); training, persistence and everything else are RulePo
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
@@ -73,17 +75,24 @@ class RuleIndex:
 class IndexedRulePolicy(RulePolicy):
     """RulePolicy whose rule lookup starts from an index of the rules' last states."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # per lookup table (RULES, RULES_FOR_LOOP_UNHAPPY_PATH): its keys and their index
+        self._indexes: dict[int, tuple[frozenset[str], RuleIndex]] = {}
+
+    def _index(self, lookup: dict[str, str]) -> RuleIndex:
+        """The index of ``lookup``, rebuilt when its rules change (training edits them)."""
+        known = self._indexes.get(id(lookup))
+        if known is None or known[0] != lookup.keys():
+            keys = frozenset(lookup)
+            known = (keys, RuleIndex(list(keys), self._rule_key_to_state))
+            self._indexes[id(lookup)] = known
+        return known[1]
+
     def _get_possible_keys(self, lookup: dict[str, str], states: list[State]) -> set[str]:
         if not states:
             return super()._get_possible_keys(lookup, states)
-        indexes = self.__dict__.setdefault("_rule_indexes", {})
-        entry = indexes.get(id(lookup))
-        if entry is None or entry[0] is not lookup or entry[2] != lookup.keys():
-            # rebuilt whenever the rules change: training edits its lookups as it goes
-            keys = frozenset(lookup)
-            entry = (lookup, RuleIndex(list(keys), self._rule_key_to_state), keys)
-            indexes[id(lookup)] = entry
-        possible = set(entry[1].candidates(states[-1]))
+        possible = set(self._index(lookup).candidates(states[-1]))
         for turn, state in enumerate(reversed(states)):
             possible = {key for key in possible if self._is_rule_applicable(key, turn, state)}
         return possible

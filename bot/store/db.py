@@ -77,6 +77,28 @@ def sqlite_on_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sqlite_engine(url: str | sa.engine.URL, *, future: bool = True, write_lock: bool = True,
+                  pool_size: int = 5, max_overflow: int = 60) -> Engine:
+    """A pooled SQLite engine with this project's pragmas (WAL, busy timeout, FULL sync).
+
+    ``write_lock``: every transaction starts with BEGIN IMMEDIATE (units of work that may
+    write); without it statements run outside a transaction, which suits single reads (in
+    WAL mode they take no lock and never wait for a writer).
+    """
+    engine = sa.create_engine(
+        url,
+        future=future,
+        poolclass=sa.pool.QueuePool,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+    )
+    sa.event.listen(engine, "connect", sqlite_on_connect)
+    if write_lock:
+        sa.event.listen(engine, "begin", sqlite_on_begin)
+    return engine
+
+
 def make_engine(url: str | None = None) -> Engine:
     """A new engine for ``url`` with this project's connection settings."""
     url = database_url(url)
@@ -85,17 +107,7 @@ def make_engine(url: str | None = None) -> Engine:
         if db and db != ":memory:" and Path(db).is_relative_to(REPO_ROOT):
             # Zero setup for the default var/ipt.db; elsewhere a missing folder is an error.
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(
-            url,
-            future=True,
-            poolclass=sa.pool.QueuePool,
-            pool_size=5,
-            max_overflow=60,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
-        )
-        sa.event.listen(engine, "connect", sqlite_on_connect)
-        sa.event.listen(engine, "begin", sqlite_on_begin)
-        return engine
+        return sqlite_engine(url)
     return sa.create_engine(
         url,
         future=True,
