@@ -170,6 +170,22 @@ def mark_cancelled(session: Session, claim: Claim, reason: str) -> bool:
     return _settle(session, claim, status="cancelled", claimed_until=None, reason=reason[:32])
 
 
+def still_remindable(session: Session, claim: Claim, now: datetime) -> bool:
+    """Whether the claim's session is still booked and ahead, for a client still linked.
+
+    Rasa answering a reminder with nothing means either that (the action found nothing to
+    remind of) or that our action failed (say the database was briefly away): only in the
+    first case may the reminder be dropped.
+    """
+    appointment = session.get(Appointment, claim.appointment_id)
+    if appointment is None or appointment.status != "booked" or appointment.starts_at <= now:
+        return False
+    return claim.sender_id is not None and session.scalar(
+        sa.select(sa.func.count()).select_from(ChannelLink).where(
+            ChannelLink.client_id == claim.client_id, ChannelLink.sender_id == claim.sender_id)
+    ) > 0
+
+
 def retry_later(session: Session, claim: Claim, reason: str, at: datetime) -> bool:
     """Keep the claim until ``at``; when it runs out the reminder is claimable again."""
     return _settle(session, claim, claimed_until=at, reason=reason[:32])

@@ -132,9 +132,11 @@ class Worker:
             result = sent
         reason = result.reason or result.outcome.value
         if result.outcome is Outcome.NOTHING:
-            await self._call(claims.mark_cancelled, claim, reason)
-            return "cancelled"
-        if result.outcome is Outcome.UNDELIVERABLE:
+            if not await self._call(claims.still_remindable, claim, self.clock()):
+                await self._call(claims.mark_cancelled, claim, reason)
+                return "cancelled"
+            reason = "empty_reply"  # the session is still on: the action failed, try again
+        elif result.outcome is Outcome.UNDELIVERABLE:
             await self._call(claims.mark_missed, claim, reason)
             return "missed"
         await self._call(claims.retry_later, claim, reason, self.clock() + self.settings.retry_after)

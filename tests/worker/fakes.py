@@ -36,6 +36,7 @@ class FakeRasaTrigger(LoopbackServer):
         self.answer_first: int | None = None
         self.status = 200
         self.silent = False  # answer with no messages (the action had nothing to say)
+        self.on_call: Any = None  # called before answering (what changed meanwhile)
         self._released = asyncio.Event()
         super().__init__()
 
@@ -59,6 +60,8 @@ class FakeRasaTrigger(LoopbackServer):
         self.calls.append((sender, body["name"], body.get("entities") or {}))
         if self.answer_first is not None and len(self.calls) > self.answer_first:
             await self._released.wait()
+        if self.on_call is not None:
+            self.on_call()
         if self.status != 200:
             return web.json_response({"status": "failure"}, status=self.status)
         messages = [] if self.silent else reminder_messages(

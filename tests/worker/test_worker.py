@@ -124,6 +124,12 @@ async def test_never_sent_once_the_session_has_started(url, telegram, rasa_trigg
 
 async def test_nothing_to_say_cancels_the_reminder(url, telegram, rasa_trigger):
     seed_due_reminders(url, 1, NOW)
+
+    def cancelled_meanwhile() -> None:  # by the clinic, after the worker claimed the reminder
+        with db.unit_of_work(url) as s:
+            s.execute(sa.text("UPDATE appointments SET status = 'cancelled'"))
+
+    rasa_trigger.on_call = cancelled_meanwhile
     rasa_trigger.silent = True
     worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
     try:
@@ -131,6 +137,24 @@ async def test_nothing_to_say_cancels_the_reminder(url, telegram, rasa_trigger):
     finally:
         await rasa.close()
     assert telegram.sent() == [] and _reminder(url).reason == "nothing_to_send"
+
+
+async def test_a_silent_reply_for_a_session_still_booked_is_tried_again(url, telegram,
+                                                                         rasa_trigger):
+    """Rasa says nothing when our action failed (the database was away a moment): retry."""
+    seed_due_reminders(url, 1, NOW)
+    rasa_trigger.silent = True
+    clock = Clock(NOW)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+    try:
+        assert (await worker.cycle())["retry"] == 1
+        assert (_reminder(url).status, _reminder(url).reason) == ("claimed", "empty_reply")
+        rasa_trigger.silent = False
+        clock.now = NOW + timedelta(minutes=1)
+        assert (await worker.cycle())["sent"] == 1
+    finally:
+        await rasa.close()
+    assert len(telegram.sent()) == 1
 
 
 async def test_telegram_off_or_no_linked_chat_waits(url, telegram, rasa_trigger):
