@@ -3,6 +3,7 @@
 #   chromium  the real browser the widget's end-to-end tests drive (no browser download)
 #   nginx     the load balancer in front of several Rasa servers (scaling)
 #   npm       builds the chat widget (scripts/build-widget.sh); only if no Node.js is installed
+#   faketime  moves the clock for the date-sensitive tests (tests/test_any_date.py)
 # Idempotent and quiet when everything is present; works as root in CI with no stdin.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ declare -A NEEDS=(
   [chromium]=/usr/bin/chromium
   [nginx]=/usr/sbin/nginx
   [npm]=npm
+  [faketime]=/usr/bin/faketime
 )
 
 present() { [[ -x $1 ]] || command -v "$1" >/dev/null 2>&1; }

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from freezegun import freeze_time
 
 from tests.helpers import MODEL, REPO, endpoints_yml, free_port, start, stop, wait_http
 from tests.store import dbutil
@@ -77,6 +78,20 @@ def action_server(session_dir, server_env):
         yield f"http://127.0.0.1:{port}/webhook"
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def frozen_clock(request):
+    """Stop the clock at the test module's ``NOW`` for everything the test calls.
+
+    One "now" for the test and for every function it reaches, whatever the machine's date:
+    code that reads the clock itself (``api.link_account`` checking a code's expiry, a model's
+    ``created_at``) sees the same instant as the values the test passes explicitly. Move it
+    with ``frozen_clock.move_to(...)`` or ``frozen_clock.tick(...)``. Synchronous tests only:
+    a frozen clock stops asyncio's timers (async code takes an injected clock instead).
+    """
+    with freeze_time(request.module.NOW) as frozen:
+        yield frozen
 
 
 @pytest.fixture(scope="session")

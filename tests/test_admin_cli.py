@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ from bot.store import api, db
 from tests.store import dbutil
 
 ADMIN = Path(sys.executable).parent / "ipt-admin"
+# Sessions are booked two years ahead of whatever today is (a fixed year would one day be past).
+YEAR = datetime.now(timezone.utc).year + 2
+pytestmark = pytest.mark.clock
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +73,10 @@ def test_the_clinic_workflow_from_enrolment_to_erasure(url):
     assert api.link_account("tg-cli-1", "telegram", code, url=url, consent=True).display_name == "Sam"
     db.dispose_all()
 
-    appt = ok_json(url, "appointment", "add", pid, "--at", "2099-12-01 15:00")
-    assert appt["starts"] == "2099-12-01T15:00:00+01:00"  # shown in the client's zone
-    iso = ok_json(url, "appointment", "add", pid, "--at", "2099-12-02T09:00:00Z")
-    assert iso["starts"] == "2099-12-02T10:00:00+01:00"
+    appt = ok_json(url, "appointment", "add", pid, "--at", f"{YEAR}-12-01 15:00")
+    assert appt["starts"] == f"{YEAR}-12-01T15:00:00+01:00"  # shown in the client's zone
+    iso = ok_json(url, "appointment", "add", pid, "--at", f"{YEAR}-12-02T09:00:00Z")
+    assert iso["starts"] == f"{YEAR}-12-02T10:00:00+01:00"
     hw = ok_json(
         url, "homework", "assign", pid, "--title", "Call my sister", "--due", str(appt["id"])
     )
@@ -84,7 +88,7 @@ def test_the_clinic_workflow_from_enrolment_to_erasure(url):
     assert shown["open_homework"] == [{"id": hw["id"], "title": "Call my sister"}]
 
     table = run(url, "appointment", "list")
-    assert table.returncode == 0 and "2099-12-01 15:00 CET" in table.stdout
+    assert table.returncode == 0 and f"{YEAR}-12-01 15:00 CET" in table.stdout
     assert table.stdout.splitlines()[0].split()[:3] == ["ID", "CLIENT", "NAME"]
 
     assert ok_json(url, "appointment", "cancel", str(iso["id"]))["status"] == "cancelled"
@@ -113,11 +117,11 @@ def test_the_clinic_workflow_from_enrolment_to_erasure(url):
     [
         (["client", "show", "C-ZZZZZZ"], "no client"),
         (["client", "add", "--name", "Sam", "--tz", "Mars/Base"], "unknown time zone"),
-        (["appointment", "add", "C-ZZZZZZ", "--at", "2099-01-01 10:00"], "no client"),
+        (["appointment", "add", "C-ZZZZZZ", "--at", f"{YEAR}-01-01 10:00"], "no client"),
         (["appointment", "cancel", "999"], "no appointment"),
         (["client", "frobnicate"], "invalid choice"),
         (["client", "set", "C-ZZZZZZ", "--reminders", "soon"], "reminders must be"),
-        (["appointment", "move", "999", "--at", "2099-01-01 10:00"], "no appointment"),
+        (["appointment", "move", "999", "--at", f"{YEAR}-01-01 10:00"], "no appointment"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_with_exit_2(url, args, message):
@@ -194,7 +198,7 @@ def test_reminders_follow_moves_and_the_clinic_sees_cancellation_requests(url):
 
     pid = ok_json(url, "client", "add", "--name", "Ana", "--tz", "Europe/Lisbon")["id"]
     assert ok_json(url, "client", "show", pid)["reminders"] == "default (1440,60)"
-    appt = ok_json(url, "appointment", "add", pid, "--at", "2099-06-01 15:00")
+    appt = ok_json(url, "appointment", "add", pid, "--at", f"{YEAR}-06-01 15:00")
 
     def leads() -> dict[int, str]:
         with db.unit_of_work(url) as s:
@@ -205,10 +209,10 @@ def test_reminders_follow_moves_and_the_clinic_sees_cancellation_requests(url):
         return {lead: (status, str(due)[:16]) for lead, status, due in rows}
 
     # Lisbon is UTC+1 in summer: 15:00 local is 14:00 UTC.
-    assert leads() == {1440: ("pending", "2099-05-31 14:00"), 60: ("pending", "2099-06-01 13:00")}
-    moved = ok_json(url, "appointment", "move", str(appt["id"]), "--at", "2099-06-02 16:00")
-    assert moved["starts"] == "2099-06-02T16:00:00+01:00"
-    assert leads() == {1440: ("pending", "2099-06-01 15:00"), 60: ("pending", "2099-06-02 14:00")}
+    assert leads() == {1440: ("pending", f"{YEAR}-05-31 14:00"), 60: ("pending", f"{YEAR}-06-01 13:00")}
+    moved = ok_json(url, "appointment", "move", str(appt["id"]), "--at", f"{YEAR}-06-02 16:00")
+    assert moved["starts"] == f"{YEAR}-06-02T16:00:00+01:00"
+    assert leads() == {1440: ("pending", f"{YEAR}-06-01 15:00"), 60: ("pending", f"{YEAR}-06-02 14:00")}
 
     assert ok_json(url, "client", "set", pid, "--reminders", "1440")["reminders"] == "1440"
     assert leads()[60][0] == "cancelled" and leads()[1440][0] == "pending"

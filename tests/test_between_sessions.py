@@ -13,6 +13,7 @@ from bot.store import db, services
 from bot.store.models import CheckIn, Client, HomeworkEntry
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=timezone.utc)
+pytestmark = pytest.mark.clock
 
 
 def _linked(url, sender="tg-1", name="Sam", tz="Europe/Berlin") -> int:
@@ -156,7 +157,7 @@ def test_an_assignment_of_another_client_cannot_be_logged_against(url):
 
 def test_open_assignments_show_their_due_session_in_local_time(url):
     cid = _linked(url)
-    due = datetime(2030, 1, 7, 14, 0, tzinfo=timezone.utc)
+    due = datetime(datetime.now(timezone.utc).year + 3, 1, 7, 14, 0, tzinfo=timezone.utc)
     _assign(url, cid, "Talk to my sister", due)
     with db.unit_of_work(url) as s:
         [view] = bs.open_assignments(s, "tg-1")

@@ -19,6 +19,7 @@ from tests.loopback import LoopbackServer
 
 EXAMPLE = clinic.load(REPO / "clinic.example.yml")
 WHEN = datetime(2026, 11, 23, 14, 5, tzinfo=timezone.utc)
+pytestmark = pytest.mark.clock
 SECRET_WORDS = "i took all my pills"
 
 

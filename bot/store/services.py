@@ -140,11 +140,14 @@ def create_client(
     """Create a client and a first enrolment code; returns the client and the plain code."""
     if agreed_sessions is not None and agreed_sessions < 1:
         raise InvalidInput("agreed sessions must be a positive number")
+    now = now or utcnow()  # one reading of the clock for the client and its first code
     client = Client(
         public_id=_new_public_id(session),
         display_name=check_name(display_name),
         timezone=check_timezone(tz),
         agreed_sessions=agreed_sessions,
+        created_at=now,
+        updated_at=now,
     )
     session.add(client)
     session.flush()
@@ -195,6 +198,7 @@ def update_client(
     reminder_choice: str | None = None,
     policy: ReminderPolicy | None = None,
     status: str | None = None,
+    now: datetime | None = None,
 ) -> Client:
     """Change a client's name, time zone, agreed sessions, reminders (see bot.reminders) or status.
 
@@ -222,7 +226,7 @@ def update_client(
         client.timezone = check_timezone(tz)
     session.flush()
     if tz is not None or reminder_choice is not None:
-        reminders.resync_client(session, client, policy)
+        reminders.resync_client(session, client, policy, now)
     return client
 
 
@@ -265,7 +269,9 @@ def lockout_until(session: Session, sender_id: str, now: datetime | None = None)
     return last + LOCKOUT if recent >= MAX_FAILED_CODES else None
 
 
-def link_channel(session: Session, client: Client, channel: str, sender_id: str) -> ChannelLink:
+def link_channel(
+    session: Session, client: Client, channel: str, sender_id: str, now: datetime | None = None
+) -> ChannelLink:
     """Link a conversation to ``client`` (idempotent for the same client)."""
     link = session.scalar(sa.select(ChannelLink).where(ChannelLink.sender_id == sender_id))
     if link is not None:
@@ -273,7 +279,10 @@ def link_channel(session: Session, client: Client, channel: str, sender_id: str)
             raise InvalidInput("this conversation is already linked to another client")
         return link
     link = ChannelLink(
-        client_id=client.id, channel=(channel or "unknown")[:32], sender_id=sender_id
+        client_id=client.id,
+        channel=(channel or "unknown")[:32],
+        sender_id=sender_id,
+        linked_at=now or utcnow(),
     )
     session.add(link)
     session.flush()
@@ -324,7 +333,7 @@ def redeem_code(
         elif require_consent and client.consent_at is None:
             return RedeemResult(Redeem.NEEDS_CONSENT, client)
         row.used_at, row.used_by = now, sender_id
-        link_channel(session, client, channel, sender_id)
+        link_channel(session, client, channel, sender_id, now)
         session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id == sender_id))
         return RedeemResult(Redeem.LINKED, client)
     session.add(CodeAttempt(sender_id=sender_id, attempted_at=now))
@@ -356,7 +365,12 @@ def book_appointment(
     if not 10 <= duration_minutes <= 240:
         raise InvalidInput("length must be between 10 and 240 minutes")
     appt = Appointment(
-        client_id=client.id, starts_at=starts_at, duration_minutes=duration_minutes, status="booked"
+        client_id=client.id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        status="booked",
+        created_at=now,
+        updated_at=now,
     )
     session.add(appt)
     session.flush()

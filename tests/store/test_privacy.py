@@ -20,6 +20,8 @@ from tests.store.test_services import _add_events
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 DAY = 86400.0
+# Retention is counted from NOW passed explicitly; codes are made and typed on the real clock.
+pytestmark = pytest.mark.clock
 
 
 def _client(url, name="Sam"):
@@ -140,6 +142,13 @@ def test_retention_purges_old_unlinked_and_closed_conversations_only(url):
     assert retention.purge_expired(url, now=NOW + timedelta(days=2))["conversations"] == 0
     # A shorter period from the caller.
     assert retention.purge_expired(url, now=NOW + timedelta(days=400), days=30)["conversations"] == 0
+
+
+def test_retention_keeps_a_conversation_until_the_second_its_period_ends(url):
+    _events_at(url, "web-edge", NOW - timedelta(days=90, seconds=-1))
+    assert retention.purge_expired(url, now=NOW, days=90)["conversations"] == 0
+    assert retention.purge_expired(url, now=NOW + timedelta(seconds=1), days=90)["conversations"] == 0
+    assert retention.purge_expired(url, now=NOW + timedelta(seconds=2), days=90)["conversations"] == 1
 
 
 def test_retention_counts_from_the_last_message_not_the_first(url):

@@ -21,6 +21,7 @@ from bot.worker import claims
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday
 POLICY = ReminderPolicy((1440, 60), time(21, 0), time(8, 0))
 HOLD = timedelta(minutes=2)
+pytestmark = [pytest.mark.clock, pytest.mark.usefixtures("frozen_clock")]
 
 
 def _client(s, tz="UTC", sender=None, sessions=None):
@@ -127,7 +128,7 @@ def test_a_new_time_zone_reschedules_for_its_quiet_hours(url):
         a = _book(s, client, start)
         assert _reminders(s, a.id)[60][1] == start - timedelta(hours=1)
         # In Auckland (UTC+13) 14:30 UTC is 03:30: quiet, so 20:59 local = 07:59 UTC.
-        services.update_client(s, client, tz="Pacific/Auckland", policy=POLICY)
+        services.update_client(s, client, tz="Pacific/Auckland", policy=POLICY, now=NOW)
         assert _reminders(s, a.id)[60][1] == datetime(2026, 12, 5, 7, 59, tzinfo=timezone.utc)
 
 
@@ -184,6 +185,17 @@ def test_due_reminders_are_claimed_once_and_a_crashed_claim_is_retried(url):
         assert claims.mark_sent(s, again, due + HOLD)
     with db.unit_of_work(url) as s:
         assert claims.claim_due(s, due + 2 * HOLD, 10, HOLD) == []
+
+
+def test_a_reminder_is_claimed_from_the_second_it_is_due_not_before(url):
+    with db.unit_of_work(url) as s:
+        a = _book(s, _client(s, sender="tg-8"), NOW + timedelta(days=3))
+        due = _reminders(s, a.id)[1440][1]
+    with db.unit_of_work(url) as s:
+        assert claims.claim_due(s, due - timedelta(seconds=1), 10, HOLD) == []
+    with db.unit_of_work(url) as s:
+        [claim] = claims.claim_due(s, due, 10, HOLD)
+        assert claim.appointment_id == a.id and claim.until == due + HOLD
 
 
 def test_past_due_reminders_are_marked_missed_not_sent(url):

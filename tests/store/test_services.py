@@ -13,6 +13,8 @@ from bot.store.models import ChannelLink, Client, EnrolmentCode, HomeworkEntry
 from bot.store.services import InvalidInput, NotFound, Redeem
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+# The clock stands at NOW for every function a test reaches (api.* reads it itself).
+pytestmark = [pytest.mark.clock, pytest.mark.usefixtures("frozen_clock")]
 
 
 def _client(url, name="Sam", tz="Europe/Berlin"):
@@ -60,6 +62,20 @@ def test_an_expired_code_is_refused(url):
     with db.unit_of_work(url) as s:
         later = NOW + timedelta(days=7, seconds=1)
         assert services.redeem_code(s, "tg-3", "telegram", code, later).outcome is Redeem.EXPIRED
+
+
+def test_a_code_typed_in_chat_works_until_the_second_it_expires(url, frozen_clock):
+    _, code = _client(url)
+    _, late_code = _client(url, "Alex")
+    expiry = NOW + services.CODE_VALID_FOR
+    frozen_clock.move_to(expiry - timedelta(seconds=1))
+    linked = api.link_account("tg-12", "telegram", code, url=url, consent=True)
+    assert linked.outcome is Redeem.LINKED and linked.display_name == "Sam"
+    frozen_clock.move_to(expiry)
+    assert api.link_account("tg-13", "telegram", late_code, url=url).outcome is Redeem.EXPIRED
+    frozen_clock.move_to(expiry + timedelta(seconds=1))
+    assert api.link_account("tg-13", "telegram", late_code, url=url).outcome is Redeem.EXPIRED
+    assert api.client_for_sender("tg-13", url=url) is None
 
 
 def test_five_wrong_codes_lock_the_conversation_for_an_hour(url):

@@ -18,7 +18,7 @@ from tests.telegram.fakes import TOKEN
 from tests.worker.fakes import RASA_TOKEN
 from tests.worker.seed import seed_due_reminders
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.clock]
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
