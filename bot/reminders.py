@@ -91,6 +91,19 @@ def in_quiet_hours(clock: time, policy: ReminderPolicy) -> bool:
     return clock >= start or clock < end
 
 
+def quiet_hours_end(now: datetime, tz: str, policy: ReminderPolicy) -> datetime | None:
+    """When the quiet hours the client is in at ``now`` end (UTC), or None if they are not."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    if not in_quiet_hours(local.time(), policy):
+        return None
+    assert policy.quiet_end is not None
+    end = datetime.combine(local.date(), policy.quiet_end, tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), policy.quiet_end, tzinfo=zone)
+    return end.astimezone(now.tzinfo)
+
+
 def lead_back(starts_at: datetime, lead_minutes: int, zone: ZoneInfo) -> datetime:
     """``lead_minutes`` before ``starts_at``: whole days on the client's wall clock, the rest exact.
 

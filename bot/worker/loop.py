@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot import reminders
+from bot.clinic import ReminderPolicy
 from bot.store import db
 from bot.store.models import WebOutbox, utcnow
 from bot.worker import claims
@@ -64,6 +66,11 @@ class Worker:
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     clock: Callable[[], datetime] = utcnow
     jobs: list[Job] = field(default_factory=list)
+    policy: ReminderPolicy | None = None  # quiet hours; None: the clinic file's
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = reminders.current_policy()
 
     def add_job(self, name: str, every: timedelta, run: Callable[[datetime], object]) -> None:
         """Run ``run(now)`` every ``every`` (first at the next cycle), off the event loop."""
@@ -108,6 +115,22 @@ class Worker:
     async def _call(self, fn: Callable[..., bool], claim: Claim, *args) -> bool:
         return await asyncio.to_thread(self._settle, fn, claim, *args)
 
+    async def _quiet(self, claim: Claim, now: datetime) -> str | None:
+        """At night in the client's zone: wait for the morning if the session is later, else
+        drop the reminder (recorded as missed, ``quiet_hours``). None when it may go now.
+
+        Due times already avoid quiet hours; this catches retries and catch-up after an
+        outage, checked on every attempt at the moment of sending.
+        """
+        ends = reminders.quiet_hours_end(now, claim.timezone, self.policy)
+        if ends is None:
+            return None
+        if ends < claim.starts_at:
+            await self._call(claims.retry_later, claim, "quiet_hours", ends)
+            return "quiet"
+        await self._call(claims.mark_missed, claim, "quiet_hours")
+        return "missed"
+
     async def deliver(self, claim: Claim) -> str:
         """Deliver one claimed reminder and settle it; returns what happened."""
         now = self.clock()
@@ -117,6 +140,8 @@ class Worker:
         if now >= claim.starts_at:
             await self._call(claims.mark_missed, claim, "session_started")
             return "missed"
+        if quiet := await self._quiet(claim, now):
+            return quiet
         result = await self.deliverer.messages_for(claim)
         if result.outcome is Outcome.SENT:
             if Deliverer.is_web(claim):
@@ -125,6 +150,8 @@ class Worker:
             if self.clock() >= claim.starts_at:  # Rasa was slow: never remind after the start
                 await self._call(claims.mark_missed, claim, "session_started")
                 return "missed"
+            if quiet := await self._quiet(claim, self.clock()):  # ... nor at night
+                return quiet
             sent = await self.deliverer.send_telegram(claim, result.messages)
             if sent.outcome is Outcome.SENT:
                 ok = await self._call(claims.mark_sent, claim, self.clock())

@@ -212,3 +212,58 @@ def test_the_worker_runs_the_retention_purge_at_its_own_clock(url):
     with db.get_engine(url).connect() as conn:
         left = conn.execute(sa.text("SELECT DISTINCT sender_id FROM events")).scalars().all()
     assert left == ["web-recent"]
+
+
+async def test_a_catch_up_at_night_waits_for_the_morning_and_is_sent_once(
+        url, telegram, rasa_trigger):
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)  # the client is in UTC
+    [chat] = seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3),
+                                starts_in=timedelta(hours=10))
+    clock = Clock(night)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+    try:
+        assert (await worker.cycle())["quiet"] == 1
+        r = _reminder(url)
+        morning = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+        assert (r.status, r.reason, r.claimed_until) == ("claimed", "quiet_hours", morning)
+        clock.now = morning - timedelta(minutes=1)
+        assert (await worker.cycle())["claimed"] == 0
+        clock.now = morning
+        assert (await worker.cycle())["sent"] == 1
+    finally:
+        await rasa.close()
+    assert len(telegram.sent(chat)) == 1 and rasa_trigger.calls and _reminder(url).status == "sent"
+
+
+async def test_a_reminder_whose_session_starts_before_the_morning_is_dropped_not_sent_at_night(
+        url, telegram, rasa_trigger):
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)
+    seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3), starts_in=timedelta(hours=5))
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(night))
+    try:
+        assert (await worker.cycle())["missed"] == 1
+    finally:
+        await rasa.close()
+    assert telegram.sent() == [] and rasa_trigger.calls == []
+    r = _reminder(url)
+    assert (r.status, r.reason) == ("missed", "quiet_hours")
+
+
+async def test_after_an_outage_only_the_reminder_nearest_the_session_goes_out(
+        url, telegram, rasa_trigger):
+    [chat] = seed_due_reminders(url, 1, NOW, due_ago=timedelta(minutes=5),
+                                starts_in=timedelta(minutes=55))
+    with db.unit_of_work(url) as s:  # the day-before reminder was never sent: worker down
+        first = s.scalars(sa.select(Reminder)).one()
+        s.add(Reminder(client_id=first.client_id, appointment_id=first.appointment_id,
+                       lead_minutes=1440, due_at=NOW - timedelta(hours=23, minutes=5),
+                       status="pending", attempts=0, created_at=NOW))
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
+    try:
+        counts = await worker.cycle()
+    finally:
+        await rasa.close()
+    assert counts["sent"] == 1 and len(telegram.sent(chat)) == 1
+    assert (_reminder(url, lead_minutes=1440).status, _reminder(url, lead_minutes=1440).reason) == (
+        "missed", "superseded")
+    assert _reminder(url, lead_minutes=60).status == "sent"
