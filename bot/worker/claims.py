@@ -206,6 +206,12 @@ def still_remindable(session: Session, claim: Claim, now: datetime) -> bool:
     ) > 0
 
 
+def renew(session: Session, claim: Claim, until: datetime) -> bool:
+    """Extend our lease while a delivery runs; False when the claim no longer stands (another
+    worker took the reminder over, or it was moved or cancelled): then nothing may be sent."""
+    return _settle(session, claim, claimed_until=until)
+
+
 def retry_later(session: Session, claim: Claim, reason: str, at: datetime) -> bool:
     """Keep the claim until ``at``; when it runs out the reminder is claimable again."""
     return _settle(session, claim, claimed_until=at, reason=reason[:32])

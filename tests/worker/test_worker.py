@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
+from bot.clinic import ReminderPolicy
 from bot.store import db
-from bot.store.models import Reminder, WebOutbox
+from bot.store.models import Reminder, WebOutbox, utcnow
 from bot.telegram.config import TelegramConfig
 from bot.telegram.delivery import make_bot
+from bot.worker import claims
 from bot.worker.delivery import Deliverer, RasaTrigger
-from bot.worker.loop import Worker, WorkerSettings
+from bot.worker.loop import DatabaseClock, Worker, WorkerSettings
 from tests.telegram.fakes import TOKEN
 from tests.worker.fakes import RASA_TOKEN
 from tests.worker.seed import seed_due_reminders
@@ -267,3 +270,47 @@ async def test_after_an_outage_only_the_reminder_nearest_the_session_goes_out(
     assert (_reminder(url, lead_minutes=1440).status, _reminder(url, lead_minutes=1440).reason) == (
         "missed", "superseded")
     assert _reminder(url, lead_minutes=60).status == "sent"
+
+
+async def test_a_delivery_slowed_by_flood_control_keeps_its_lease_and_is_sent_once(
+        url, telegram, rasa_trigger):
+    # Telegram makes the first send wait 4 s, longer than the 3-second lease: the worker
+    # renews the lease while it waits, so a second worker polling meanwhile takes nothing.
+    now = datetime.now(timezone.utc)
+    [chat] = seed_due_reminders(url, 1, now)
+    telegram.fail_once["sendMessage"] = 4
+    fast = WorkerSettings(batch=10, hold=timedelta(seconds=3), claim_margin=timedelta(0))
+    a, rasa_a = await _worker(url, telegram, rasa_trigger, utcnow)
+    b, rasa_b = await _worker(url, telegram, rasa_trigger, utcnow)
+    a.settings = b.settings = fast
+    a.policy = b.policy = ReminderPolicy((60,), None, None)  # the real clock: any hour will do
+    try:
+        delivering = asyncio.create_task(a.cycle())
+        await asyncio.sleep(3.5)  # past the first lease
+        assert (await b.cycle())["claimed"] == 0
+        done = await delivering
+        assert done["sent"] == 1, done
+    finally:
+        await rasa_a.close()
+        await rasa_b.close()
+    # The refused attempt and the one delivered: one message reached the client.
+    assert len(telegram.sent(chat)) == 2 and _reminder(url).status == "sent"
+
+
+async def test_workers_whose_clocks_are_90_seconds_apart_agree_on_claims(
+        url, telegram, rasa_trigger):
+    if not url.startswith("postgresql"):
+        pytest.skip("one SQLite file is one machine with one clock")
+    now = datetime.now(timezone.utc)
+    seed_due_reminders(url, 1, now)
+    ahead = DatabaseClock(url, local=lambda: datetime.now(timezone.utc) + timedelta(seconds=90))
+    behind = DatabaseClock(url, local=lambda: datetime.now(timezone.utc))
+    assert abs(ahead() - behind()) < timedelta(seconds=1)  # both read the server's time
+    with db.unit_of_work(url) as s:
+        [claim] = claims.claim_due(s, behind(), 10, timedelta(minutes=2))
+    # 90 s ahead on its own clock, the other worker would think the claim ran out at 30 s.
+    with db.unit_of_work(url) as s:
+        assert claims.claim_due(s, ahead() + timedelta(seconds=31), 10, timedelta(minutes=2)) == []
+    with db.unit_of_work(url) as s:
+        assert claims.claim_due(s, ahead() + timedelta(seconds=121), 10, timedelta(minutes=2))
+    assert claim.token == 1
