@@ -88,6 +88,7 @@ class Stopping(Exception):
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CORE = ("actions", "rasa")  # what the edge services need answering before they start
 
 
 class _Signals:
@@ -172,16 +173,26 @@ def _pipe(service: Service) -> None:
             print(f"{service.name:>9} | {line}", flush=True)
 
 
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:  # it (and its group) already exited
+        pass
+
+
 def _stop_all(services: list[Service]) -> None:
-    running = [s for s in services if s.proc and s.proc.poll() is None]
-    for s in running:
-        os.killpg(s.proc.pid, signal.SIGTERM)
+    """Stop every started service, the edge first; SIGKILL whatever is left after 15 s."""
+    started = [s for s in reversed(services) if s.proc is not None]
+    for s in started:
+        _signal_group(s.proc, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    for s in running:
+    for s in started:
         try:
             s.proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(s.proc.pid, signal.SIGKILL)
+            pass
+        # The group too: a service's own children (none today) must not outlive it.
+        _signal_group(s.proc, signal.SIGKILL)
 
 
 def _wait_ready(services: list[Service], timeout: float) -> bool:
@@ -252,18 +263,23 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     if os.getppid() == 1:  # the parent died before we asked to be told
         return 0
+    # Rasa first, then the edge: Telegram polls (and the web server takes messages) only once
+    # Rasa can answer, so messages that queued during a restart are answered, not refused.
+    core = [s for s in services if s.name in CORE]
     try:
-        for s in services:
-            print(f">>> starting {s.name}", flush=True)
-            signals.enter()  # a signal now must not lose the handle of a started child
-            s.proc = subprocess.Popen(s.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      env=env, start_new_session=True,
-                                      # only a call of the already loaded prctl: no lock
-                                      preexec_fn=die_with_parent)  # noqa: PLW1509
-            signals.leave()
-            threading.Thread(target=_pipe, args=(s,), daemon=True).start()
-        if not _wait_ready(services, args.timeout):
-            return 1
+        for stage in (core, [s for s in services if s.name not in CORE]):
+            for s in stage:
+                print(f">>> starting {s.name}", flush=True)
+                signals.enter()  # a signal now must not lose the handle of a started child
+                s.proc = subprocess.Popen(s.cmd, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, env=env,
+                                          start_new_session=True,
+                                          # only a call of the already loaded prctl: no lock
+                                          preexec_fn=die_with_parent)  # noqa: PLW1509
+                signals.leave()
+                threading.Thread(target=_pipe, args=(s,), daemon=True).start()
+            if not _wait_ready(stage, args.timeout):
+                return 1
         print(banner(services, env), flush=True)
         while True:
             dead = [s for s in services if s.proc.poll() is not None]
