@@ -221,7 +221,7 @@ async def test_a_catch_up_at_night_waits_for_the_morning_and_is_sent_once(
         url, telegram, rasa_trigger):
     night = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)  # the client is in UTC
     [chat] = seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3),
-                                starts_in=timedelta(hours=10))
+                                starts_in=timedelta(hours=10), tz="UTC")
     clock = Clock(night)
     worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
     try:
@@ -241,7 +241,8 @@ async def test_a_catch_up_at_night_waits_for_the_morning_and_is_sent_once(
 async def test_a_reminder_whose_session_starts_before_the_morning_is_dropped_not_sent_at_night(
         url, telegram, rasa_trigger):
     night = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)
-    seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3), starts_in=timedelta(hours=5))
+    seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3), starts_in=timedelta(hours=5),
+                       tz="UTC")
     worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(night))
     try:
         assert (await worker.cycle())["missed"] == 1
@@ -283,7 +284,6 @@ async def test_a_delivery_slowed_by_flood_control_keeps_its_lease_and_is_sent_on
     a, rasa_a = await _worker(url, telegram, rasa_trigger, utcnow)
     b, rasa_b = await _worker(url, telegram, rasa_trigger, utcnow)
     a.settings = b.settings = fast
-    a.policy = b.policy = ReminderPolicy((60,), None, None)  # the real clock: any hour will do
     try:
         delivering = asyncio.create_task(a.cycle())
         await asyncio.sleep(3.5)  # past the first lease
