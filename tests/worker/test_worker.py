@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.clinic import ReminderPolicy
 from bot.store import db
 from bot.store.models import Reminder, WebOutbox, utcnow
 from bot.telegram.config import TelegramConfig
