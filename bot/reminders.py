@@ -91,6 +91,32 @@ def in_quiet_hours(clock: time, policy: ReminderPolicy) -> bool:
     return clock >= start or clock < end
 
 
+def quiet_hours_end(now: datetime, tz: str, policy: ReminderPolicy) -> datetime | None:
+    """When the quiet hours the client is in at ``now`` end (UTC), or None if they are not."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    if not in_quiet_hours(local.time(), policy):
+        return None
+    assert policy.quiet_end is not None
+    end = datetime.combine(local.date(), policy.quiet_end, tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), policy.quiet_end, tzinfo=zone)
+    return end.astimezone(now.tzinfo)
+
+
+def lead_back(starts_at: datetime, lead_minutes: int, zone: ZoneInfo) -> datetime:
+    """``lead_minutes`` before ``starts_at``: whole days on the client's wall clock, the rest exact.
+
+    "The day before" a 10:00 session is 10:00 the day before even across a daylight-saving
+    change (then 23 or 25 hours earlier); "an hour before" is always 60 minutes. Python's
+    arithmetic on an aware datetime in one zone is wall-clock arithmetic, which is what the
+    day part needs.
+    """
+    days, minutes = divmod(lead_minutes, 1440)
+    wall = starts_at.astimezone(zone) - timedelta(days=days)
+    return wall.astimezone(starts_at.tzinfo) - timedelta(minutes=minutes)
+
+
 def due_time(
     starts_at: datetime,
     lead_minutes: int,
@@ -104,8 +130,8 @@ def due_time(
     when that moment has already passed (a session booked late in the evening for early
     next morning) does it go out as the quiet hours end, if that is still before the session.
     """
-    due = starts_at - timedelta(minutes=lead_minutes)
     zone = ZoneInfo(tz)
+    due = lead_back(starts_at, lead_minutes, zone)
     local = due.astimezone(zone)
     if not in_quiet_hours(local.time(), policy):
         return due

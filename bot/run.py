@@ -4,16 +4,21 @@ usage: python -m bot.run [--model models/ipt.tar.gz]
 
 Starts the action server and the Rasa server (and, when present and configured, the web
 server, the Telegram service and the reminder worker), prefixes each one's output with its
-name, waits until they answer, then prints where to talk to the assistant. Ctrl-C (or any
-process dying) stops everything it started.
+name, waits until they answer, then prints where to talk to the assistant. Ctrl-C, SIGTERM
+or SIGHUP (a supervisor, a closed terminal), at any moment, start-up included, or any process
+dying stops everything it started; if the launcher itself is killed, its services are told
+by the kernel (parent-death signal) and stop too. Ports already in use are reported before
+anything starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -78,6 +83,88 @@ def edge_services(env: dict[str, str]) -> list[Service]:
     return services
 
 
+class Stopping(Exception):
+    """A stop signal arrived (SIGINT, SIGTERM or SIGHUP)."""
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CORE = ("actions", "rasa")  # what the edge services need answering before they start
+
+
+class _Signals:
+    """Turns stop signals into ``Stopping`` in the main thread, except inside a critical section.
+
+    A signal handler that sets a ``threading.Event`` can deadlock against a main thread waiting
+    on the same event (its lock is not re-entrant), so nothing here takes a lock: the handler
+    raises, or, while a child is being started and its handle not yet kept, only notes the
+    signal; the section's end raises it.
+    """
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self.critical = False
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, _frame) -> None:
+        self.pending = signum
+        if not self.critical:
+            raise Stopping(signum)
+
+    def enter(self) -> None:
+        self.critical = True
+
+    def leave(self) -> None:
+        self.critical = False
+        if self.pending is not None:
+            raise Stopping(self.pending)
+
+    @staticmethod
+    def ignore() -> None:
+        """From here on (stopping), a second Ctrl-C or SIGTERM cannot interrupt the stop."""
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _load_prctl():
+    """libc's prctl, loaded once in the launcher (loading a library after fork is unsafe)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: no parent-death signal, the rest still works
+        return None
+
+
+_PRCTL = _load_prctl()
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel for SIGTERM when the parent process dies, even by kill -9.
+
+    The launcher calls it for itself (``make run`` killed: the launcher stops its services)
+    and in each child before exec (the launcher killed: the services stop).
+    """
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+def ports_in_use(env: dict[str, str], services: list[Service]) -> list[int]:
+    """The ports this launch needs that something already listens on (on loopback)."""
+    names = {s.name for s in services}
+    wanted = [int(env.get("IPT_ACTION_PORT", "5055")), int(env.get("IPT_RASA_PORT", "5005"))]
+    if "web" in names:
+        wanted.append(int(env.get("IPT_WEB_PORT", "8080")))
+    busy = []
+    for port in wanted:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
+
+
 def _pipe(service: Service) -> None:
     assert service.proc and service.proc.stdout
     for raw in service.proc.stdout:
@@ -86,16 +173,26 @@ def _pipe(service: Service) -> None:
             print(f"{service.name:>9} | {line}", flush=True)
 
 
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:  # it (and its group) already exited
+        pass
+
+
 def _stop_all(services: list[Service]) -> None:
-    running = [s for s in services if s.proc and s.proc.poll() is None]
-    for s in running:
-        os.killpg(s.proc.pid, signal.SIGTERM)
+    """Stop every started service, the edge first; SIGKILL whatever is left after 15 s."""
+    started = [s for s in reversed(services) if s.proc is not None]
+    for s in started:
+        _signal_group(s.proc, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    for s in running:
+    for s in started:
         try:
             s.proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(s.proc.pid, signal.SIGKILL)
+            pass
+        # The group too: a service's own children (none today) must not outlive it.
+        _signal_group(s.proc, signal.SIGKILL)
 
 
 def _wait_ready(services: list[Service], timeout: float) -> bool:
@@ -152,32 +249,50 @@ def main(argv: list[str] | None = None) -> int:
     # The action server requires it; Rasa sends it (endpoints.yml reads ${IPT_ACTION_SECRET}).
     env[settings.ACTION_SECRET_ENV] = settings.action_secret()
     services = plan(args.model, env)
+    busy = ports_in_use(env, services)
+    if busy:
+        print(f"error: port {', '.join(map(str, busy))} already in use on 127.0.0.1: is another "
+              "`make run` still running? Stop it first (or set IPT_RASA_PORT, IPT_ACTION_PORT, "
+              "IPT_WEB_PORT).", file=sys.stderr, flush=True)
+        return 2
     if not env.get("TELEGRAM_BOT_TOKEN"):
         print(">>> Telegram is off: TELEGRAM_BOT_TOKEN is not set", flush=True)
 
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signals = _Signals()
+    signals.install()
+    die_with_parent()
+    if os.getppid() == 1:  # the parent died before we asked to be told
+        return 0
+    # Rasa first, then the edge: Telegram polls (and the web server takes messages) only once
+    # Rasa can answer, so messages that queued during a restart are answered, not refused.
+    core = [s for s in services if s.name in CORE]
     try:
-        for s in services:
-            print(f">>> starting {s.name}", flush=True)
-            s.proc = subprocess.Popen(s.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      env=env, start_new_session=True)
-            threading.Thread(target=_pipe, args=(s,), daemon=True).start()
-        if not _wait_ready(services, args.timeout):
-            return 1
+        for stage in (core, [s for s in services if s.name not in CORE]):
+            for s in stage:
+                print(f">>> starting {s.name}", flush=True)
+                signals.enter()  # a signal now must not lose the handle of a started child
+                s.proc = subprocess.Popen(s.cmd, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, env=env,
+                                          start_new_session=True,
+                                          # only a call of the already loaded prctl: no lock
+                                          preexec_fn=die_with_parent)  # noqa: PLW1509
+                signals.leave()
+                threading.Thread(target=_pipe, args=(s,), daemon=True).start()
+            if not _wait_ready(stage, args.timeout):
+                return 1
         print(banner(services, env), flush=True)
-        while not stopping.is_set():
+        while True:
             dead = [s for s in services if s.proc.poll() is not None]
             if dead:
                 print(f">>> {dead[0].name} stopped (exit {dead[0].proc.returncode}); "
                       "stopping the rest", flush=True)
                 return 1
-            stopping.wait(0.5)
-        return 0
-    except KeyboardInterrupt:
-        print("\n>>> stopping", flush=True)
+            time.sleep(0.5)
+    except Stopping as stop:
+        print(f"\n>>> stopping ({signal.Signals(stop.args[0]).name})", flush=True)
         return 0
     finally:
+        signals.ignore()
         _stop_all(services)
 
 

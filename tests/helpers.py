@@ -72,3 +72,19 @@ def endpoints_yml(action_url: str, tracker_store: bool = False) -> str:
 
 def bot_texts(replies: list[dict]) -> list[str]:
     return [r.get("text", "") for r in replies if r.get("text")]
+
+
+def next_clock_change(zone, after, forward: bool = True):
+    """The first instant (UTC) after ``after`` at which ``zone`` (a ZoneInfo) moves its clocks
+    forward (``forward``) or back."""
+    from datetime import timedelta
+
+    hour = after.replace(minute=0, second=0, microsecond=0)
+    offset = hour.astimezone(zone).utcoffset()
+    for _ in range(24 * 400):
+        hour += timedelta(hours=1)
+        new = hour.astimezone(zone).utcoffset()
+        if new != offset and (new > offset) == forward:
+            return hour
+        offset = new
+    raise AssertionError(f"{zone} changes its clocks no way within 400 days of {after}")

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -275,3 +275,28 @@ def test_db_purge_deletes_old_unlinked_conversations_and_dry_run_only_counts(url
     closed = ok_json(url, "client", "set", ok_json(url, "client", "add", "--name", "Lee")["id"],
                      "--status", "closed")
     assert closed["status"] == "closed"
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
+def test_a_local_time_the_clocks_skip_or_repeat_is_refused_naming_both_readings(url, zone):
+    from zoneinfo import ZoneInfo
+
+    from tests.helpers import next_clock_change
+
+    tz = ZoneInfo(zone)
+    pid = ok_json(url, "client", "add", "--name", "Noor", "--tz", zone)["id"]
+    now = datetime.now(timezone.utc)
+    forward, back = next_clock_change(tz, now, True), next_clock_change(tz, now, False)
+    # Half an hour into the skipped hour, and half an hour into the repeated one.
+    skipped = (forward - timedelta(minutes=30)).astimezone(tz) + timedelta(hours=1)
+    repeated = (back + timedelta(minutes=30)).astimezone(tz)
+    for wall, what in [(skipped, "does not exist"), (repeated, "happens twice")]:
+        typed = f"{wall:%Y-%m-%d %H:%M}"
+        r = run(url, "appointment", "add", pid, "--at", typed)
+        assert r.returncode != 0 and f"{typed} {what} in {zone}" in r.stderr, r.stderr
+        offsets = {x.split(")")[0] for x in r.stderr.split("--at ")[1:]}
+        assert len(offsets) == 2, r.stderr  # both readings, each with its offset
+        # Either reading, typed with its offset, is booked as exactly that instant.
+        for chosen in sorted(offsets):
+            booked = ok_json(url, "appointment", "add", pid, "--at", chosen)
+            assert datetime.fromisoformat(booked["starts"]) == datetime.fromisoformat(chosen)

@@ -27,26 +27,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, next_clock_change
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def next_spring_forward(after: datetime, zone: ZoneInfo = BERLIN) -> datetime:
-    """The first instant (UTC) after ``after`` at which ``zone`` moves its clocks forward."""
-    hour = after.replace(minute=0, second=0, microsecond=0)
-    offset = hour.astimezone(zone).utcoffset()
-    for _ in range(24 * 400):
-        hour += timedelta(hours=1)
-        new = hour.astimezone(zone).utcoffset()
-        if new > offset:
-            return hour
-        offset = new
-    raise AssertionError(f"{zone} has no spring-forward within 400 days of {after}")
-
-
 def test_next_spring_forward_is_the_last_sunday_of_march_in_berlin():
-    change = next_spring_forward(datetime(2026, 11, 30, tzinfo=timezone.utc))
+    change = next_clock_change(BERLIN, datetime(2026, 11, 30, tzinfo=timezone.utc))
     assert change == datetime(2027, 3, 28, 1, 0, tzinfo=timezone.utc)
     before, after = (change + timedelta(seconds=s) for s in (-1, 0))
     assert (before.astimezone(BERLIN).hour, after.astimezone(BERLIN).hour) == (1, 3)
@@ -54,7 +41,7 @@ def test_next_spring_forward_is_the_last_sunday_of_march_in_berlin():
 
 def _scenarios() -> list:
     now = datetime.now(timezone.utc)
-    spring = next_spring_forward(now + timedelta(minutes=5)) - timedelta(seconds=40)
+    spring = next_clock_change(BERLIN, now + timedelta(minutes=5)) - timedelta(seconds=40)
     return [
         pytest.param(timedelta(days=400), "UTC", id="a-year-ahead"),
         pytest.param(spring - now, "Europe/Berlin", id="across-daylight-saving"),

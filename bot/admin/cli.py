@@ -53,8 +53,30 @@ def parse_time(text: str, tz: str) -> datetime:
     except ValueError:
         raise UsageError(f"cannot read time {text!r}: use ISO 8601 or 'YYYY-MM-DD HH:MM'") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
+        value = _wall_time(value, ZoneInfo(tz))
     return value.astimezone(timezone.utc)
+
+
+def _wall_time(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A local time in ``zone``, refused when a daylight-saving change makes it missing or double.
+
+    Either reading could be the one meant, so neither is guessed: the message names both and
+    how to say which (an explicit UTC offset).
+    """
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    readings = sorted((first.astimezone(timezone.utc), second.astimezone(timezone.utc)))
+    shown = " or ".join(
+        f"{r.astimezone(zone):%H:%M %Z} ({r:%H:%M} UTC, --at {r.astimezone(zone).isoformat()})"
+        for r in readings
+    )
+    when = f"{naive:%Y-%m-%d %H:%M}"
+    if first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != naive:
+        raise UsageError(f"{when} does not exist in {zone.key}: the clocks go forward that night. "
+                         f"The two readings are {shown}; give the one you mean with its offset")
+    raise UsageError(f"{when} happens twice in {zone.key}: the clocks go back that night. "
+                     f"The two readings are {shown}; give the one you mean with its offset")
 
 
 def local(value: datetime | None, tz: str, for_json: bool = False) -> str | None:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.store.models import Appointment, ChannelLink, Reminder
+from bot.store.models import Appointment, ChannelLink, Client, Reminder
 from bot.telegram.delivery import SENDER_PREFIX as TELEGRAM_PREFIX
 from bot.web.signing import PREFIX as WEB_PREFIX
 
@@ -38,6 +38,7 @@ class Claim:
     client_id: int
     starts_at: datetime
     sender_id: str | None
+    timezone: str = "UTC"  # the client's, for quiet hours at the moment of sending
 
     @property
     def channel(self) -> str | None:
@@ -65,8 +66,10 @@ def _claimable(now: datetime):
 def settle_stale(session: Session, now: datetime) -> dict[str, int]:
     """Claimable reminders that can no longer be useful: missed or cancelled, never sent.
 
-    Missed: the session has started (a reminder after it began is no use). Cancelled: the
-    appointment is no longer booked.
+    Missed: the session has started (a reminder after it began is no use), or a reminder
+    nearer the session is due too (after an outage the day-before and the hour-before ones
+    would arrive together: only the nearer one goes, the other is recorded as superseded).
+    Cancelled: the appointment is no longer booked.
     """
     started = sa.select(Appointment.id).where(Appointment.starts_at <= now)
     not_booked = sa.select(Appointment.id).where(Appointment.status != "booked")
@@ -81,6 +84,22 @@ def settle_stale(session: Session, now: datetime) -> dict[str, int]:
             .values(status=status, reason=reason, claimed_until=None)
             .execution_options(synchronize_session=False)
         ).rowcount
+    nearer = sa.orm.aliased(Reminder)
+    superseded = sa.select(Reminder.id).where(
+        _claimable(now),
+        sa.exists().where(
+            nearer.appointment_id == Reminder.appointment_id,
+            nearer.lead_minutes < Reminder.lead_minutes,
+            nearer.due_at <= now,
+            nearer.status.in_(("pending", "claimed", "sent")),
+        ),
+    )
+    done["superseded"] = session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id.in_(superseded.scalar_subquery()))
+        .values(status="missed", reason="superseded", claimed_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     return done
 
 
@@ -124,16 +143,17 @@ def claim_due(session: Session, now: datetime, limit: int, hold: timedelta) -> l
     rows = session.execute(
         sa.select(
             Reminder.id, Reminder.attempts, Reminder.appointment_id, Reminder.client_id,
-            Appointment.starts_at,
+            Appointment.starts_at, Client.timezone,
         )
         .join(Appointment, Appointment.id == Reminder.appointment_id)
+        .join(Client, Client.id == Reminder.client_id)
         .where(Reminder.id.in_(ids))
         .order_by(Reminder.due_at, Reminder.id)
     ).all()
     senders = preferred_senders(session, {r.client_id for r in rows})
     return [
         Claim(r.id, r.attempts, until, r.appointment_id, r.client_id, r.starts_at,
-              senders.get(r.client_id))
+              senders.get(r.client_id), r.timezone)
         for r in rows
     ]
 
@@ -184,6 +204,12 @@ def still_remindable(session: Session, claim: Claim, now: datetime) -> bool:
         sa.select(sa.func.count()).select_from(ChannelLink).where(
             ChannelLink.client_id == claim.client_id, ChannelLink.sender_id == claim.sender_id)
     ) > 0
+
+
+def renew(session: Session, claim: Claim, until: datetime) -> bool:
+    """Extend our lease while a delivery runs; False when the claim no longer stands (another
+    worker took the reminder over, or it was moved or cancelled): then nothing may be sent."""
+    return _settle(session, claim, claimed_until=until)
 
 
 def retry_later(session: Session, claim: Claim, reason: str, at: datetime) -> bool:

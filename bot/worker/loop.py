@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot import reminders
+from bot.clinic import ReminderPolicy
 from bot.store import db
 from bot.store.models import WebOutbox, utcnow
 from bot.worker import claims
@@ -45,6 +47,42 @@ class WorkerSettings:
     claim_margin: timedelta = timedelta(seconds=10)
 
 
+class DatabaseClock:
+    """The database server's clock, so that workers on several machines agree on claims.
+
+    Measured at most every ``refresh`` (one ``SELECT clock_timestamp()`` on PostgreSQL) and
+    kept as an offset from the local clock, so asking the time costs nothing in between. On
+    SQLite, one machine and one clock: the local one.
+    """
+
+    def __init__(self, url: str | None = None, local: Callable[[], datetime] = utcnow,
+                 refresh: timedelta = timedelta(seconds=30)) -> None:
+        self.url, self.local, self.refresh = url, local, refresh
+        self.offset = timedelta(0)
+        self._measured_at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        now = self.local()
+        if self._measured_at is None or abs(now - self._measured_at) >= self.refresh:
+            self._measure()
+            self._measured_at = now
+        return now + self.offset
+
+    def _measure(self) -> None:
+        engine = db.get_engine(self.url)
+        if engine.dialect.name != "postgresql":
+            return
+        try:
+            with engine.connect() as conn:
+                before = self.local()
+                server = conn.scalar(sa.text("SELECT clock_timestamp()"))
+                after = self.local()
+        except sa.exc.SQLAlchemyError as exc:  # keep the last offset; the cycle reports outages
+            log.warning("could not read the database clock (%s)", type(exc).__name__)
+            return
+        self.offset = server - (before + (after - before) / 2)
+
+
 @dataclass
 class Job:
     """A periodic housekeeping job: ``run(now)`` every ``every``."""
@@ -62,8 +100,15 @@ class Worker:
     deliverer: Deliverer
     url: str | None = None
     settings: WorkerSettings = field(default_factory=WorkerSettings)
-    clock: Callable[[], datetime] = utcnow
+    clock: Callable[[], datetime] | None = None  # None: the database's (DatabaseClock)
     jobs: list[Job] = field(default_factory=list)
+    policy: ReminderPolicy | None = None  # quiet hours; None: the clinic file's
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = reminders.current_policy()
+        if self.clock is None:
+            self.clock = DatabaseClock(self.url)
 
     def add_job(self, name: str, every: timedelta, run: Callable[[datetime], object]) -> None:
         """Run ``run(now)`` every ``every`` (first at the next cycle), off the event loop."""
@@ -108,7 +153,48 @@ class Worker:
     async def _call(self, fn: Callable[..., bool], claim: Claim, *args) -> bool:
         return await asyncio.to_thread(self._settle, fn, claim, *args)
 
+    async def _quiet(self, claim: Claim, now: datetime) -> str | None:
+        """At night in the client's zone: wait for the morning if the session is later, else
+        drop the reminder (recorded as missed, ``quiet_hours``). None when it may go now.
+
+        Due times already avoid quiet hours; this catches retries and catch-up after an
+        outage, checked on every attempt at the moment of sending.
+        """
+        ends = reminders.quiet_hours_end(now, claim.timezone, self.policy)
+        if ends is None:
+            return None
+        if ends < claim.starts_at:
+            await self._call(claims.retry_later, claim, "quiet_hours", ends)
+            return "quiet"
+        await self._call(claims.mark_missed, claim, "quiet_hours")
+        return "missed"
+
+    async def _renew(self, claim: Claim) -> bool:
+        """Extend the lease by ``hold`` from now; False when the claim was lost."""
+        return await self._call(claims.renew, claim, self.clock() + self.settings.hold)
+
+    async def _keep_lease(self, claim: Claim, lost: asyncio.Event) -> None:
+        """While a delivery runs (Rasa, Telegram's flood waits), renew its lease every third of
+        ``hold``, so no other worker takes it over and sends it again."""
+        while True:
+            await asyncio.sleep(self.settings.hold.total_seconds() / 3)
+            try:
+                if not await self._renew(claim):
+                    lost.set()
+                    return
+            except sa.exc.SQLAlchemyError as exc:  # the fence before sending decides
+                log.warning("lease renewal failed (%s)", type(exc).__name__)
+
     async def deliver(self, claim: Claim) -> str:
+        """Deliver one claimed reminder under a renewed lease and settle it."""
+        lost = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(claim, lost))
+        try:
+            return await self._deliver(claim, lost)
+        finally:
+            keeper.cancel()
+
+    async def _deliver(self, claim: Claim, lost: asyncio.Event) -> str:
         """Deliver one claimed reminder and settle it; returns what happened."""
         now = self.clock()
         margin = min(self.settings.claim_margin, self.settings.hold / 3)
@@ -117,6 +203,8 @@ class Worker:
         if now >= claim.starts_at:
             await self._call(claims.mark_missed, claim, "session_started")
             return "missed"
+        if quiet := await self._quiet(claim, now):
+            return quiet
         result = await self.deliverer.messages_for(claim)
         if result.outcome is Outcome.SENT:
             if Deliverer.is_web(claim):
@@ -125,6 +213,11 @@ class Worker:
             if self.clock() >= claim.starts_at:  # Rasa was slow: never remind after the start
                 await self._call(claims.mark_missed, claim, "session_started")
                 return "missed"
+            if quiet := await self._quiet(claim, self.clock()):  # ... nor at night
+                return quiet
+            # The fence: send only while our claim stands (renewed now for the send's length).
+            if lost.is_set() or not await self._renew(claim):
+                return "lost_claim"
             sent = await self.deliverer.send_telegram(claim, result.messages)
             if sent.outcome is Outcome.SENT:
                 ok = await self._call(claims.mark_sent, claim, self.clock())

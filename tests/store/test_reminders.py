@@ -133,6 +133,29 @@ def test_a_new_time_zone_reschedules_for_its_quiet_hours(url):
 
 
 @pytest.mark.parametrize(
+    ("zone", "session_day"),
+    [
+        # Sessions on the Sundays the clocks change, the reminder due the Saturday before.
+        ("Europe/Berlin", "2027-03-28"),  # forward at 02:00
+        ("Europe/Berlin", "2027-10-31"),  # back at 03:00
+        ("America/New_York", "2027-03-14"),  # forward at 02:00
+        ("America/New_York", "2027-11-07"),  # back at 02:00
+    ],
+)
+def test_reminders_across_a_daylight_saving_change_keep_the_local_time(url, zone, session_day):
+    tz = ZoneInfo(zone)
+    start = datetime.fromisoformat(f"{session_day} 10:00").replace(tzinfo=tz)
+    with db.unit_of_work(url) as s:
+        # In UTC, as ipt-admin and the database give it: the result must not depend on that.
+        a = _book(s, _client(s, zone), start.astimezone(timezone.utc))
+        got = {lead: due.astimezone(tz) for lead, (_, due) in _reminders(s, a.id).items()}
+    day_before = start - timedelta(days=1)  # wall-clock arithmetic: 10:00 the day before
+    assert (got[1440].date(), got[1440].time()) == (day_before.date(), time(10, 0))
+    assert got[1440].utcoffset() != got[60].utcoffset()  # the change lies between them
+    assert got[60] == start - timedelta(hours=1) and got[60].time() == time(9, 0)
+
+
+@pytest.mark.parametrize(
     ("choice", "expected"),
     [
         ("day_before", {1440: "pending", 60: "cancelled"}),

@@ -45,7 +45,7 @@ async def test_a_reminder_goes_through_rasa_to_telegram_and_the_answer_reaches_t
     async with RasaTrigger(rasa_server.url, rasa_server.token) as rasa:
         worker = Worker(Deliverer(rasa, make_bot(TelegramConfig(token=TOKEN,
                                                                  api_base_url=telegram.url))),
-                        url=database_url)
+                        url=database_url, policy=ReminderPolicy((60,), None, None))
         counts = await worker.cycle()
     assert counts["sent"] == 1, counts
     local = (now + timedelta(hours=3)).astimezone(ZoneInfo("Europe/Berlin"))

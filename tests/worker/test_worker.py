@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -9,11 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store import db
-from bot.store.models import Reminder, WebOutbox
+from bot.store.models import Reminder, WebOutbox, utcnow
 from bot.telegram.config import TelegramConfig
 from bot.telegram.delivery import make_bot
+from bot.worker import claims
 from bot.worker.delivery import Deliverer, RasaTrigger
-from bot.worker.loop import Worker, WorkerSettings
+from bot.worker.loop import DatabaseClock, Worker, WorkerSettings
 from tests.telegram.fakes import TOKEN
 from tests.worker.fakes import RASA_TOKEN
 from tests.worker.seed import seed_due_reminders
@@ -212,3 +214,102 @@ def test_the_worker_runs_the_retention_purge_at_its_own_clock(url):
     with db.get_engine(url).connect() as conn:
         left = conn.execute(sa.text("SELECT DISTINCT sender_id FROM events")).scalars().all()
     assert left == ["web-recent"]
+
+
+async def test_a_catch_up_at_night_waits_for_the_morning_and_is_sent_once(
+        url, telegram, rasa_trigger):
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)  # the client is in UTC
+    [chat] = seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3),
+                                starts_in=timedelta(hours=10), tz="UTC")
+    clock = Clock(night)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+    try:
+        assert (await worker.cycle())["quiet"] == 1
+        r = _reminder(url)
+        morning = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+        assert (r.status, r.reason, r.claimed_until) == ("claimed", "quiet_hours", morning)
+        clock.now = morning - timedelta(minutes=1)
+        assert (await worker.cycle())["claimed"] == 0
+        clock.now = morning
+        assert (await worker.cycle())["sent"] == 1
+    finally:
+        await rasa.close()
+    assert len(telegram.sent(chat)) == 1 and rasa_trigger.calls and _reminder(url).status == "sent"
+
+
+async def test_a_reminder_whose_session_starts_before_the_morning_is_dropped_not_sent_at_night(
+        url, telegram, rasa_trigger):
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)
+    seed_due_reminders(url, 1, night, due_ago=timedelta(hours=3), starts_in=timedelta(hours=5),
+                       tz="UTC")
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(night))
+    try:
+        assert (await worker.cycle())["missed"] == 1
+    finally:
+        await rasa.close()
+    assert telegram.sent() == [] and rasa_trigger.calls == []
+    r = _reminder(url)
+    assert (r.status, r.reason) == ("missed", "quiet_hours")
+
+
+async def test_after_an_outage_only_the_reminder_nearest_the_session_goes_out(
+        url, telegram, rasa_trigger):
+    [chat] = seed_due_reminders(url, 1, NOW, due_ago=timedelta(minutes=5),
+                                starts_in=timedelta(minutes=55))
+    with db.unit_of_work(url) as s:  # the day-before reminder was never sent: worker down
+        first = s.scalars(sa.select(Reminder)).one()
+        s.add(Reminder(client_id=first.client_id, appointment_id=first.appointment_id,
+                       lead_minutes=1440, due_at=NOW - timedelta(hours=23, minutes=5),
+                       status="pending", attempts=0, created_at=NOW))
+    worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
+    try:
+        counts = await worker.cycle()
+    finally:
+        await rasa.close()
+    assert counts["sent"] == 1 and len(telegram.sent(chat)) == 1
+    assert (_reminder(url, lead_minutes=1440).status, _reminder(url, lead_minutes=1440).reason) == (
+        "missed", "superseded")
+    assert _reminder(url, lead_minutes=60).status == "sent"
+
+
+async def test_a_delivery_slowed_by_flood_control_keeps_its_lease_and_is_sent_once(
+        url, telegram, rasa_trigger):
+    # Telegram makes the first send wait 4 s, longer than the 3-second lease: the worker
+    # renews the lease while it waits, so a second worker polling meanwhile takes nothing.
+    now = datetime.now(timezone.utc)
+    [chat] = seed_due_reminders(url, 1, now)
+    telegram.fail_once["sendMessage"] = 4
+    fast = WorkerSettings(batch=10, hold=timedelta(seconds=3), claim_margin=timedelta(0))
+    a, rasa_a = await _worker(url, telegram, rasa_trigger, utcnow)
+    b, rasa_b = await _worker(url, telegram, rasa_trigger, utcnow)
+    a.settings = b.settings = fast
+    try:
+        delivering = asyncio.create_task(a.cycle())
+        await asyncio.sleep(3.5)  # past the first lease
+        assert (await b.cycle())["claimed"] == 0
+        done = await delivering
+        assert done["sent"] == 1, done
+    finally:
+        await rasa_a.close()
+        await rasa_b.close()
+    # The refused attempt and the one delivered: one message reached the client.
+    assert len(telegram.sent(chat)) == 2 and _reminder(url).status == "sent"
+
+
+async def test_workers_whose_clocks_are_90_seconds_apart_agree_on_claims(
+        url, telegram, rasa_trigger):
+    if not url.startswith("postgresql"):
+        pytest.skip("one SQLite file is one machine with one clock")
+    now = datetime.now(timezone.utc)
+    seed_due_reminders(url, 1, now)
+    ahead = DatabaseClock(url, local=lambda: datetime.now(timezone.utc) + timedelta(seconds=90))
+    behind = DatabaseClock(url, local=lambda: datetime.now(timezone.utc))
+    assert abs(ahead() - behind()) < timedelta(seconds=1)  # both read the server's time
+    with db.unit_of_work(url) as s:
+        [claim] = claims.claim_due(s, behind(), 10, timedelta(minutes=2))
+    # 90 s ahead on its own clock, the other worker would think the claim ran out at 30 s.
+    with db.unit_of_work(url) as s:
+        assert claims.claim_due(s, ahead() + timedelta(seconds=31), 10, timedelta(minutes=2)) == []
+    with db.unit_of_work(url) as s:
+        assert claims.claim_due(s, ahead() + timedelta(seconds=121), 10, timedelta(minutes=2))
+    assert claim.token == 1
