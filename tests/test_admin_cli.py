@@ -285,7 +285,7 @@ def test_a_local_time_the_clocks_skip_or_repeat_is_refused_naming_both_readings(
 
     tz = ZoneInfo(zone)
     pid = ok_json(url, "client", "add", "--name", "Noor", "--tz", zone)["id"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc) + timedelta(days=2)  # both readings ahead, not past
     forward, back = next_clock_change(tz, now, True), next_clock_change(tz, now, False)
     # Half an hour into the skipped hour, and half an hour into the repeated one.
     skipped = (forward - timedelta(minutes=30)).astimezone(tz) + timedelta(hours=1)
