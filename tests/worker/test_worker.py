@@ -300,11 +300,10 @@ async def test_workers_whose_clocks_are_90_seconds_apart_agree_on_claims(
         url, telegram, rasa_trigger):
     if not url.startswith("postgresql"):
         pytest.skip("one SQLite file is one machine with one clock")
-    now = datetime.now(timezone.utc)
-    seed_due_reminders(url, 1, now)
     ahead = DatabaseClock(url, local=lambda: datetime.now(timezone.utc) + timedelta(seconds=90))
     behind = DatabaseClock(url, local=lambda: datetime.now(timezone.utc))
     assert abs(ahead() - behind()) < timedelta(seconds=1)  # both read the server's time
+    seed_due_reminders(url, 1, behind())  # due by the server's clock, whatever ours says
     with db.unit_of_work(url) as s:
         [claim] = claims.claim_due(s, behind(), 10, timedelta(minutes=2))
     # 90 s ahead on its own clock, the other worker would think the claim ran out at 30 s.
