@@ -8,6 +8,7 @@ The web channel, the Telegram service and the REST channel all call these.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
@@ -16,6 +17,17 @@ TOO_LONG = (
     "That message is too long for me to read in one go. Could you send it in a shorter "
     "message, under {limit} characters?"
 )
+
+
+# Conversation ids from outside (REST senders): short, plain characters, nothing a database
+# column (255), a URL path or a log line could trip on.
+MAX_SENDER_CHARS = 100
+_SENDER = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{MAX_SENDER_CHARS - 1}}}")
+
+
+def valid_sender(sender: object) -> bool:
+    """Whether ``sender`` is an acceptable conversation id (length and characters)."""
+    return isinstance(sender, str) and _SENDER.fullmatch(sender) is not None
 
 
 def max_message_chars() -> int:

@@ -125,6 +125,7 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
         lines.append(f"  in the browser:  http://127.0.0.1:{env.get('IPT_WEB_PORT', '8080')}/")
     lines += [
         (f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
+         "-H \"Authorization: Bearer ${IPT_REST_TOKEN:-$(cat var/secrets/rest_token)}\" "
          "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
         ("  in a terminal:   IPT_ACTION_SECRET=$(cat var/secrets/action_secret) "
          ".venv/bin/rasa shell -m models/ipt.tar.gz"),
@@ -151,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
     # The action server requires it; Rasa sends it (endpoints.yml reads ${IPT_ACTION_SECRET}).
     env[settings.ACTION_SECRET_ENV] = settings.action_secret()
+    # The REST channel's two credentials (bot/rest_channel.py): Rasa checks, Telegram sends one.
+    env[settings.REST_TOKEN_ENV] = settings.rest_token()
+    env[settings.RELAY_TOKEN_ENV] = settings.telegram_relay_token()
     services = plan(args.model, env)
     if not env.get("TELEGRAM_BOT_TOKEN"):
         print(">>> Telegram is off: TELEGRAM_BOT_TOKEN is not set", flush=True)

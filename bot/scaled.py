@@ -271,7 +271,9 @@ def banner(topo: Topology, services: list[Service], run_dir: Path) -> str:
         lines.append(f"  in the browser:  http://127.0.0.1:{topo.web_port}/")
     lines += [
         (f"  REST (loopback, through nginx): curl -s -XPOST http://127.0.0.1:{topo.rasa_port}"
-         "/webhooks/rest/webhook -d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
+         "/webhooks/rest/webhook "
+         "-H \"Authorization: Bearer ${IPT_REST_TOKEN:-$(cat var/secrets/rest_token)}\" "
+         "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
         (f"  health:          http://127.0.0.1:{topo.web_port}/health  (each Rasa server: "
          "/webhooks/ipt_health/)"),
         f"  database:        {_safe_url(topo.database_url)}",
@@ -375,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
                "RASA_TELEMETRY_ENABLED": "false",  # as in bot/run.py: nothing sent home
                settings.ACTION_SECRET_ENV: settings.action_secret(),
+               settings.REST_TOKEN_ENV: settings.rest_token(),
+               settings.RELAY_TOKEN_ENV: settings.telegram_relay_token(),
                "IPT_DATABASE_URL": url, "RASA_URL": f"http://127.0.0.1:{topo.rasa_port}",
                "IPT_WEB_PORT": str(topo.web_port)}
         if topo.redis_password:

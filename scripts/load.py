@@ -143,7 +143,10 @@ class RestTalker:
         self.sender = f"{self.prefix}-{uuid.uuid4().hex[:12]}"
 
     async def say(self, text: str) -> list[str]:
+        from bot.settings import rest_token  # the REST channel's credential (bot/rest_channel.py)
+
         async with self.http.post(self.url, json={"sender": self.sender, "message": text},
+                                  headers={"Authorization": f"Bearer {rest_token()}"},
                                   timeout=aiohttp.ClientTimeout(total=60)) as r:
             if r.status != 200:
                 raise RuntimeError(f"http {r.status}")

@@ -33,7 +33,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import limits
+from bot import limits, payloads
 from bot.web import signing
 
 logger = logging.getLogger(__name__)
@@ -271,14 +271,15 @@ class SignedSocketIOInput(SocketIOInput):
             if not isinstance(text, str):
                 await refuse(sid, "malformed message")
                 return
-            text = clean_text(text)
-            if not text:
-                return
-            if len(text) > self._max_chars:
+            # the length first (a long message costs nothing more than this), then cleaning
+            if len(text) > 2 * self._max_chars or len(text := clean_text(text)) > self._max_chars:
                 # refused with a clear answer, not processed (issue 9: input limits)
                 await sio.emit(self.bot_message_evt,
                                {"text": TOO_LONG.format(limit=self._max_chars)},
                                room=sid, namespace=self.namespace)
+                return
+            text = payloads.harmless(text)  # a typed "/intent{...}" is plain text
+            if not text:
                 return
             output_channel = SignedSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(UserMessage(
