@@ -169,8 +169,10 @@ class IPTTrackerStore(SQLTrackerStore):
             # few seconds (these calls block Rasa's event loop while they wait).
             kwargs = create_engine_kwargs(self.engine.url)
             connect_args = {"connect_timeout": 3, **kwargs.pop("connect_args", {})}
+            # hide_parameters: a failed INSERT's values are the conversation's events
             self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
-                                           connect_args=connect_args, **kwargs)
+                                           connect_args=connect_args, hide_parameters=True,
+                                           **kwargs)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: str) -> Any:

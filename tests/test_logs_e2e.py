@@ -43,6 +43,9 @@ def test_no_message_text_or_name_in_any_log(rasa_server, action_server, database
         "nothing", "yes",
         "what do you store about me?",
         f"I feel like ending it all {marker}",
+        # typed "shortcuts": Rasa's parser would log these whole at WARNING (issue 19)
+        f"/my sister Quenby {marker} said no", f'/inform_rating{{"note": "Quenby {marker}"}}',
+        f"/{marker}@0.9 Quenby",
         "delete my data", "yes",
     ]
     sent = []

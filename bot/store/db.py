@@ -92,6 +92,8 @@ def sqlite_engine(url: str | sa.engine.URL, *, future: bool = True, write_lock: 
         pool_size=pool_size,
         max_overflow=max_overflow,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+        # a failed statement's values (what a client wrote) stay out of errors and logs
+        hide_parameters=True,
     )
     sa.event.listen(engine, "connect", sqlite_on_connect)
     if write_lock:
@@ -115,6 +117,7 @@ def make_engine(url: str | None = None) -> Engine:
         pool_size=5,
         max_overflow=60,
         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+        hide_parameters=True,  # a failed statement's values stay out of errors and logs
     )
 
 
