@@ -52,9 +52,10 @@ def plan(model: str, env: dict[str, str]) -> list[Service]:
     services = [
         Service("actions", [PY, "-m", "bot.action_server", "--port", action_port],
                 f"http://127.0.0.1:{action_port}/health"),
+        # The API token reaches Rasa as RASA_TOKEN in its environment (main() sets it), never
+        # on its command line; bot.rasa_server adds it to Rasa's arguments in the process.
         Service("rasa", [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api",
-                         "--auth-token", settings.rasa_token(), "-i", "127.0.0.1",
-                         "-p", rasa_port, "--endpoints", "endpoints.yml",
+                         "-i", "127.0.0.1", "-p", rasa_port, "--endpoints", "endpoints.yml",
                          "--credentials", "credentials.yml"],
                 f"http://127.0.0.1:{rasa_port}/"),
     ]
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
     # The action server requires it; Rasa sends it (endpoints.yml reads ${IPT_ACTION_SECRET}).
     env[settings.ACTION_SECRET_ENV] = settings.action_secret()
+    env["RASA_TOKEN"] = settings.rasa_token()  # for bot.rasa_server, the worker and Telegram
     # The REST channel's two credentials (bot/rest_channel.py): Rasa checks, Telegram sends one.
     env[settings.REST_TOKEN_ENV] = settings.rest_token()
     env[settings.RELAY_TOKEN_ENV] = settings.telegram_relay_token()

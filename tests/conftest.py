@@ -147,6 +147,7 @@ class RasaServer:
     token: str
     rest_token: str = ""
     relay_token: str = ""
+    pid: int = 0
 
     def rest_headers(self, sender: str) -> dict[str, str]:
         """The REST credential for ``sender``: Telegram chats only with the relay's token."""
@@ -170,16 +171,17 @@ def rasa_server(model_path, action_server, session_dir, server_env, rest_tokens)
     token = secrets.token_hex(16)
     endpoints = session_dir / "endpoints.yml"
     endpoints.write_text(endpoints_yml(action_server, tracker_store=True))
+    # the API token through the environment, as bot/run.py passes it: never on a command line
     proc = start(
         [sys.executable, "-m", "bot.rasa_server", "run", "-m", str(model_path),
-         "--enable-api", "--auth-token", token, "-i", "127.0.0.1", "-p", str(port),
+         "--enable-api", "-i", "127.0.0.1", "-p", str(port),
          "--endpoints", str(endpoints), "--credentials", str(REPO / "credentials.yml")],
-        session_dir / "rasa.log", env=server_env,
+        session_dir / "rasa.log", env={**server_env, "RASA_TOKEN": token},
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
         yield RasaServer(f"http://127.0.0.1:{port}", token, rest_tokens["IPT_REST_TOKEN"],
-                         rest_tokens["IPT_TELEGRAM_RELAY_TOKEN"])
+                         rest_tokens["IPT_TELEGRAM_RELAY_TOKEN"], proc.pid)
     finally:
         stop(proc)
 

@@ -116,3 +116,15 @@ def test_our_button_payloads_still_work(rasa_server):
     rasa_server.send(sender, "/greet")
     rasa_server.send(sender, "/ask_what_is_ipt")
     assert intents(rasa_server, sender) == ["greet", "ask_what_is_ipt"]
+
+
+def test_the_api_token_is_not_on_rasas_command_line(rasa_server):
+    from pathlib import Path
+
+    cmdline = Path(f"/proc/{rasa_server.pid}/cmdline").read_bytes().decode()
+    assert "bot.rasa_server" in cmdline and "--enable-api" in cmdline
+    assert rasa_server.token not in cmdline and "--auth-token" not in cmdline
+    # ... and the API still needs it
+    url = f"{rasa_server.url}/conversations/e2e-cmdline/tracker"
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, params={"token": rasa_server.token}, timeout=10).status_code == 200
