@@ -208,7 +208,10 @@ class SignedSocketIOInput(SocketIOInput):
         """Sanic blueprint with the socket.io server and our checking event handlers."""
         # Origins are checked by our web server, the only way in from the outside;
         # Rasa itself listens on loopback behind it.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # frames (and polling bodies) no bigger than the longest message needs (issue 19)
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
+                          max_http_buffer_size=limits.max_frame_bytes())
+        per_visitor = limits.RateLimiter.from_env("messages_per_visitor")
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         self._verify(None)  # load the secret now, so a missing one fails at start, not later
@@ -270,6 +273,10 @@ class SignedSocketIOInput(SocketIOInput):
             text = data.get("message")
             if not isinstance(text, str):
                 await refuse(sid, "malformed message")
+                return
+            if not per_visitor.allow(session.conversation_id):
+                await sio.emit(self.bot_message_evt, {"text": limits.SLOW_DOWN},
+                               room=sid, namespace=self.namespace)
                 return
             # the length first (a long message costs nothing more than this), then cleaning
             if len(text) > 2 * self._max_chars or len(text := clean_text(text)) > self._max_chars:
