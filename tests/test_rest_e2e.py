@@ -128,3 +128,11 @@ def test_the_api_token_is_not_on_rasas_command_line(rasa_server):
     url = f"{rasa_server.url}/conversations/e2e-cmdline/tracker"
     assert requests.get(url, timeout=10).status_code == 401
     assert requests.get(url, params={"token": rasa_server.token}, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("sender", ["x" * 300, "has space", "new\nline", "", "ünïcode", 42])
+def test_a_malformed_sender_id_is_refused_at_the_edge(rasa_server, sender):
+    r = _post(rasa_server, sender, "hello", rasa_server.rest_token)
+    assert r.status_code == 400 and "sender" in r.json()["error"]
+    health = requests.get(f"{rasa_server.url}/webhooks/ipt_health/", timeout=10)
+    assert health.status_code == 200
