@@ -8,7 +8,11 @@ The web channel, the Telegram service and the REST channel all call these.
 from __future__ import annotations
 
 import os
+import re
+import time
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 ENV_VAR = "IPT_MAX_MESSAGE_CHARS"
@@ -16,6 +20,17 @@ TOO_LONG = (
     "That message is too long for me to read in one go. Could you send it in a shorter "
     "message, under {limit} characters?"
 )
+
+
+# Conversation ids from outside (REST senders): short, plain characters, nothing a database
+# column (255), a URL path or a log line could trip on.
+MAX_SENDER_CHARS = 100
+_SENDER = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{MAX_SENDER_CHARS - 1}}}")
+
+
+def valid_sender(sender: object) -> bool:
+    """Whether ``sender`` is an acceptable conversation id (length and characters)."""
+    return isinstance(sender, str) and _SENDER.fullmatch(sender) is not None
 
 
 def max_message_chars() -> int:
@@ -42,3 +57,64 @@ def clean_text(text: str) -> str:
 def too_long_answer(limit: int | None = None) -> str:
     """The answer to a message over the limit."""
     return TOO_LONG.format(limit=limit or max_message_chars())
+
+
+# --- rate limits on the public path (issue 19) ----------------------------------------------
+
+SLOW_DOWN = ("You're sending messages faster than I can read them. Please wait a moment, "
+             "then send your message again.")
+TOO_MANY_SESSIONS = "Too many new conversations from your network. Please try again later."
+# name: (environment variable, default "N/SECONDS": N at once, N again over SECONDS)
+RATES = {
+    "sessions_per_address": ("IPT_RATE_SESSIONS_PER_ADDRESS", "10/600"),
+    # a message costs 1 + 1 per 250 characters here (bot/web/server.py)
+    "messages_per_address": ("IPT_RATE_MESSAGES_PER_ADDRESS", "30/60"),
+    "messages_per_visitor": ("IPT_RATE_MESSAGES_PER_VISITOR", "12/60"),
+}
+
+
+def rate(name: str) -> tuple[int, float]:
+    """(burst, seconds) of a configured rate; the default when the setting is malformed."""
+    env, default = RATES[name]
+    for raw in (os.environ.get(env, ""), default):
+        n, _, seconds = raw.partition("/")
+        try:
+            burst, window = int(n), float(seconds)
+        except ValueError:
+            continue
+        if burst > 0 and window > 0:
+            return burst, window
+    raise AssertionError(default)
+
+
+class RateLimiter:
+    """Token buckets per key (an address, a conversation): ``burst`` at once, then
+    ``burst`` per ``seconds``. In memory, one per process, at most ``max_keys`` keys (the
+    oldest dropped first), so a flood of new keys costs bounded memory."""
+
+    def __init__(self, burst: int, seconds: float, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst, self.per_second = burst, burst / seconds
+        self.max_keys, self.clock = max_keys, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    @classmethod
+    def from_env(cls, name: str) -> RateLimiter:
+        return cls(*rate(name))
+
+    def allow(self, key: str, cost: float = 1.0) -> bool:
+        """Take ``cost`` from ``key``'s bucket; False (nothing taken) when it is empty."""
+        now = self.clock()
+        tokens, last = self._buckets.pop(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        allowed = tokens >= cost
+        self._buckets[key] = (tokens - cost if allowed else tokens, now)
+        while len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
+def max_frame_bytes() -> int:
+    """The largest socket.io frame a message can need: the longest message JSON-escaped
+    (up to 12 bytes a character) with its event name and session id."""
+    return 12 * max_message_chars() + 1024

@@ -7,6 +7,10 @@ port; nothing here reads or writes a system configuration.
 
 PostgreSQL's ``initdb`` refuses to run as root: as root, the cluster is created and run as
 the ``postgres`` system user (Debian's package creates it) through ``runuser``.
+
+With a ``password`` (as `make run-scaled` gives them), PostgreSQL asks every connection for it
+(scram-sha-256, no ``trust``) and Redis requires it (``requirepass``, set in a 0600 config
+file, never on the command line).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 
 def free_port() -> int:
@@ -60,11 +65,12 @@ def postgres_bin() -> Path:
 
 @dataclass
 class PrivatePostgres:
-    """A PostgreSQL cluster in ``data_dir`` listening on 127.0.0.1:``port`` (trust auth)."""
+    """A PostgreSQL cluster in ``data_dir`` on 127.0.0.1:``port``; password auth with one."""
 
     data_dir: Path
     port: int
     log_file: Path | None = None
+    password: str | None = None
     _as_user: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,10 +80,11 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.url_for("postgres")
 
     def url_for(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        user = "postgres" + (f":{quote(self.password, safe='')}" if self.password else "")
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([*self._as_user, *args], check=False, capture_output=True,
@@ -104,8 +111,22 @@ class PrivatePostgres:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.touch()
         self._own(self.log_file)
-        self._run(str(postgres_bin() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                  "--auth=trust", "--encoding=UTF8", "--no-sync")
+        if not self.password:
+            self._run(str(postgres_bin() / "initdb"), "-D", str(self.data_dir), "-U",
+                      "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync")
+            return
+        # the superuser's password from a 0600 file (never on a command line), then removed
+        pwfile = self.data_dir.parent / f".pwfile-{os.getpid()}"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+        self._own(pwfile)
+        try:
+            self._run(str(postgres_bin() / "initdb"), "-D", str(self.data_dir), "-U",
+                      "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                      "--encoding=UTF8", "--no-sync")
+        finally:
+            pwfile.unlink(missing_ok=True)
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
@@ -150,6 +171,7 @@ class PrivateRedis:
 
     work_dir: Path
     port: int
+    password: str | None = None
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -161,8 +183,15 @@ class PrivateRedis:
         self.work_dir = Path(self.work_dir).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         log = (self.work_dir / "redis.log").open("ab")
+        config: list[str] = []
+        if self.password:
+            conf = self.work_dir / "redis.conf"
+            fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(f'requirepass "{self.password}"\n')
+            config = [str(conf)]
         self.proc = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+            [server, *config, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
              str(self.work_dir), "--save", "", "--appendonly", "no", "--daemonize", "no"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait(lambda: port_open(self.port), 15, "Redis")

@@ -9,6 +9,10 @@ launcher makes it fail, then hands over to Rasa's ``main`` with the same argumen
 It also makes Rasa run the model's graph without dask (bot/graph_runner.py), check the
 action server's answers with a validator built once (bot/action_validation.py), and picks
 OpenBLAS's AVX2 kernels where the CPU has them (bot/blas.py).
+
+The HTTP API's token never travels on the command line, where any local user can read it
+(``ps``, /proc/<pid>/cmdline): with ``--enable-api`` this launcher adds ``--auth-token`` to
+Rasa's arguments inside the process, from ``RASA_TOKEN`` (else var/secrets/rasa_token).
 """
 
 from __future__ import annotations
@@ -32,8 +36,18 @@ def main() -> None:
     if os.environ.get("IPT_NLU_THREAD", "1") != "0":
         nlu_thread.install()
 
+    sys.argv[:] = with_token(sys.argv)
     sys.argv[0] = "rasa"
     rasa_main()
+
+
+def with_token(argv: list[str]) -> list[str]:
+    """``argv`` with the API token added when the API is on (argv in /proc stays as started)."""
+    if "--enable-api" not in argv or any(a.startswith("--auth-token") for a in argv):
+        return list(argv)
+    from bot import settings
+
+    return [*argv, "--auth-token", settings.rasa_token()]
 
 
 if __name__ == "__main__":

@@ -57,9 +57,10 @@ def plan(model: str, env: dict[str, str]) -> list[Service]:
     services = [
         Service("actions", [PY, "-m", "bot.action_server", "--port", action_port],
                 f"http://127.0.0.1:{action_port}/health"),
+        # The API token reaches Rasa as RASA_TOKEN in its environment (main() sets it), never
+        # on its command line; bot.rasa_server adds it to Rasa's arguments in the process.
         Service("rasa", [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api",
-                         "--auth-token", settings.rasa_token(), "-i", "127.0.0.1",
-                         "-p", rasa_port, "--endpoints", "endpoints.yml",
+                         "-i", "127.0.0.1", "-p", rasa_port, "--endpoints", "endpoints.yml",
                          "--credentials", "credentials.yml"],
                 f"http://127.0.0.1:{rasa_port}/"),
     ]
@@ -222,6 +223,7 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
         lines.append(f"  in the browser:  http://127.0.0.1:{env.get('IPT_WEB_PORT', '8080')}/")
     lines += [
         (f"  REST (loopback): curl -s -XPOST http://127.0.0.1:{rasa_port}/webhooks/rest/webhook "
+         "-H \"Authorization: Bearer ${IPT_REST_TOKEN:-$(cat var/secrets/rest_token)}\" "
          "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
         ("  in a terminal:   IPT_ACTION_SECRET=$(cat var/secrets/action_secret) "
          ".venv/bin/rasa shell -m models/ipt.tar.gz"),
@@ -248,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("RASA_URL", f"http://127.0.0.1:{env.get('IPT_RASA_PORT', '5005')}")
     # The action server requires it; Rasa sends it (endpoints.yml reads ${IPT_ACTION_SECRET}).
     env[settings.ACTION_SECRET_ENV] = settings.action_secret()
+    env["RASA_TOKEN"] = settings.rasa_token()  # for bot.rasa_server, the worker and Telegram
+    # The REST channel's two credentials (bot/rest_channel.py): Rasa checks, Telegram sends one.
+    env[settings.REST_TOKEN_ENV] = settings.rest_token()
+    env[settings.RELAY_TOKEN_ENV] = settings.telegram_relay_token()
     services = plan(args.model, env)
     busy = ports_in_use(env, services)
     if busy:

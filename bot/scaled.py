@@ -223,11 +223,26 @@ def plan(topo: Topology, model: str, run_dir: Path, env: dict[str, str]) -> list
     for i, port in enumerate(topo.rasa_ports, 1):
         services.append(Service(
             f"rasa-{i}",
-            [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api", "--auth-token",
-             settings.rasa_token(), "-i", "127.0.0.1", "-p", str(port), "--endpoints",
+            # the API token: RASA_TOKEN in the environment, never on the command line
+            [PY, "-m", "bot.rasa_server", "run", "-m", model, "--enable-api",
+             "-i", "127.0.0.1", "-p", str(port), "--endpoints",
              str(run_dir / "endpoints.yml"), "--credentials", "credentials.yml"],
             f"http://127.0.0.1:{port}/"))
     return services + edge_services(env)  # env: IPT_WEB_PORT, RASA_URL (nginx)
+
+
+def private_postgres(run_dir: Path, port: int) -> PrivatePostgres:
+    """The scaled mode's own PostgreSQL: password auth, the password kept in var/secrets."""
+    return PrivatePostgres(run_dir / "pg", port, run_dir / "logs" / "postgres.log",
+                           password=settings.secret("IPT_SCALED_PG_PASSWORD",
+                                                    "scaled_pg_password"))
+
+
+def private_redis(run_dir: Path, port: int) -> PrivateRedis:
+    """The scaled mode's own Redis: requirepass, the password kept in var/secrets."""
+    return PrivateRedis(run_dir / "redis", port,
+                        password=settings.secret("IPT_SCALED_REDIS_PASSWORD",
+                                                 "scaled_redis_password"))
 
 
 def is_replica(service: Service) -> bool:
@@ -248,7 +263,10 @@ def write_topology(path: Path, topo: Topology, services: list[Service]) -> None:
             "rest": f"http://127.0.0.1:{topo.rasa_port}/webhooks/rest/webhook",
             "pids": {s.name: s.proc.pid for s in services if s.proc}}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    # 0600: the database URL in it carries the private PostgreSQL's password
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data, indent=2))
     tmp.replace(path)
 
 
@@ -271,7 +289,9 @@ def banner(topo: Topology, services: list[Service], run_dir: Path) -> str:
         lines.append(f"  in the browser:  http://127.0.0.1:{topo.web_port}/")
     lines += [
         (f"  REST (loopback, through nginx): curl -s -XPOST http://127.0.0.1:{topo.rasa_port}"
-         "/webhooks/rest/webhook -d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
+         "/webhooks/rest/webhook "
+         "-H \"Authorization: Bearer ${IPT_REST_TOKEN:-$(cat var/secrets/rest_token)}\" "
+         "-d '{\"sender\": \"me\", \"message\": \"what is IPT?\"}'"),
         (f"  health:          http://127.0.0.1:{topo.web_port}/health  (each Rasa server: "
          "/webhooks/ipt_health/)"),
         f"  database:        {_safe_url(topo.database_url)}",
@@ -348,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         env_url = os.environ.get("IPT_DATABASE_URL", "")
         url = args.database_url or (env_url if env_url.startswith("postgres") else None)
         if url is None:
-            pg = PrivatePostgres(run_dir / "pg", args.pg_port, run_dir / "logs" / "postgres.log")
+            pg = private_postgres(run_dir, args.pg_port)
             print(f">>> starting a private PostgreSQL on 127.0.0.1:{args.pg_port} "
                   f"({run_dir / 'pg'})", flush=True)
             pg.start()
@@ -359,22 +379,27 @@ def main(argv: list[str] | None = None) -> int:
             topo.redis_host, topo.redis_port, topo.redis_db, topo.redis_password = \
                 parse_redis_url(args.redis_url)
         else:
-            redis = PrivateRedis(run_dir / "redis", args.redis_port)
+            redis = private_redis(run_dir, args.redis_port)
             print(f">>> starting a private Redis on 127.0.0.1:{args.redis_port}", flush=True)
             redis.start()
             private.append(redis)
             topo.redis_port = args.redis_port
+            topo.redis_password = redis.password
         print(">>> preparing the database (migrations, Rasa's events table)", flush=True)
         # In a child process: importing Rasa here would keep ~100 MiB in this supervisor.
-        prepare = "import sys; from bot.scaled import prepare_database as p; p(sys.argv[1])"
-        subprocess.run([PY, "-c", prepare, url], check=True,
-                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        # the URL (with its password) through the environment, not the command line
+        prepare = "import os; from bot.scaled import prepare_database as p; p(os.environ['U'])"
+        subprocess.run([PY, "-c", prepare], check=True,
+                       env={**os.environ, "PYTHONWARNINGS": "ignore", "U": url})
 
         (run_dir / "endpoints.yml").write_text(render_endpoints(topo))
         (run_dir / "nginx" / "nginx.conf").write_text(render_nginx_conf(topo, run_dir / "nginx"))
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
                "RASA_TELEMETRY_ENABLED": "false",  # as in bot/run.py: nothing sent home
                settings.ACTION_SECRET_ENV: settings.action_secret(),
+               "RASA_TOKEN": settings.rasa_token(),  # bot.rasa_server adds it to Rasa's args
+               settings.REST_TOKEN_ENV: settings.rest_token(),
+               settings.RELAY_TOKEN_ENV: settings.telegram_relay_token(),
                "IPT_DATABASE_URL": url, "RASA_URL": f"http://127.0.0.1:{topo.rasa_port}",
                "IPT_WEB_PORT": str(topo.web_port)}
         if topo.redis_password:

@@ -63,6 +63,20 @@ def rasa_token() -> str:
     return secret("RASA_TOKEN", "rasa_token")
 
 
+REST_TOKEN_ENV = "IPT_REST_TOKEN"
+RELAY_TOKEN_ENV = "IPT_TELEGRAM_RELAY_TOKEN"
+
+
+def rest_token() -> str:
+    """Credential of the REST channel for tools and tests (never a ``tg-``/``web-`` id)."""
+    return secret(REST_TOKEN_ENV, "rest_token")
+
+
+def telegram_relay_token() -> str:
+    """Credential of the Telegram service on the REST channel (``tg-`` ids only)."""
+    return secret(RELAY_TOKEN_ENV, "telegram_relay_token")
+
+
 ACTION_SECRET_ENV = "IPT_ACTION_SECRET"
 ACTION_SECRET_HEADER = "X-IPT-Action-Secret"
 

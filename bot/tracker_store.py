@@ -31,6 +31,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.common import all_subclasses
 
+from bot import limits
 from bot.privacy import ERASED_KEY
 from bot.store import db
 
@@ -39,6 +40,15 @@ logger = logging.getLogger(__name__)
 
 class TrackerStoreUnavailable(Exception):
     """The database refused a tracker read or write (no conversation content inside)."""
+
+
+class InvalidSenderId(ValueError):
+    """A conversation id no channel of ours makes (too long, odd characters): never stored.
+
+    The channels refuse such ids at the edge (bot/limits.py); this is the last line, so an
+    id that slips through (Rasa's HTTP API, a new channel) cannot fail a write on PostgreSQL
+    (``sender_id`` is 255 characters) and turn the health check red for everyone.
+    """
 
 
 @dataclass
@@ -169,17 +179,25 @@ class IPTTrackerStore(SQLTrackerStore):
             # few seconds (these calls block Rasa's event loop while they wait).
             kwargs = create_engine_kwargs(self.engine.url)
             connect_args = {"connect_timeout": 3, **kwargs.pop("connect_args", {})}
+            # hide_parameters: a failed INSERT's values are the conversation's events
             self.engine = sa.create_engine(self.engine.url, pool_pre_ping=True,
-                                           connect_args=connect_args, **kwargs)
+                                           connect_args=connect_args, hide_parameters=True,
+                                           **kwargs)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: str) -> Any:
+        if not limits.valid_sender(sender_id):
+            return None
         return await self._guarded("retrieve", super().retrieve(sender_id))
 
     async def retrieve_full_tracker(self, sender_id: str) -> Any:
+        if not limits.valid_sender(sender_id):
+            return None
         return await self._guarded("retrieve", super().retrieve_full_tracker(sender_id))
 
     async def save(self, tracker: Any) -> None:
+        if not limits.valid_sender(tracker.sender_id):
+            raise InvalidSenderId("conversation id refused: too long or odd characters")
         await self._guarded("save", self._save(tracker))
 
     # Rasa talks to the database on the server's event loop, and so does this store: moving

@@ -85,10 +85,10 @@ class RealRasa:
         endpoints.write_text(endpoints_yml(f"http://127.0.0.1:{aport}/webhook",
                                            tracker_store=True))
         rasa = start([sys.executable, "-m", "bot.rasa_server", "run", "-m", str(MODEL),
-                      "--enable-api", "--auth-token", self.token, "-i", "127.0.0.1",
+                      "--enable-api", "-i", "127.0.0.1",
                       "-p", str(rport), "--endpoints", str(endpoints),
                       "--credentials", str(REPO / "credentials.yml")],
-                     self.dir / "rasa.log", env=env)
+                     self.dir / "rasa.log", env={**env, "RASA_TOKEN": self.token})
         self.procs.append(rasa)
         wait_http(f"http://127.0.0.1:{rport}/", timeout=180, proc=rasa)
         self.base = f"http://127.0.0.1:{rport}"

@@ -128,8 +128,12 @@ class Enroller:
 class RestTalker:
     """One conversation over Rasa's REST channel."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str, prefix: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, base: str, prefix: str,
+                 token: str | None = None) -> None:
+        from bot.settings import rest_token  # the REST channel's credential (bot/rest_channel.py)
+
         self.http, self.url, self.prefix = http, f"{base}/webhooks/rest/webhook", prefix
+        self.headers = {"Authorization": f"Bearer {token or rest_token()}"}
         self.sender = ""
 
     @property
@@ -144,6 +148,7 @@ class RestTalker:
 
     async def say(self, text: str) -> list[str]:
         async with self.http.post(self.url, json={"sender": self.sender, "message": text},
+                                  headers=self.headers,
                                   timeout=aiohttp.ClientTimeout(total=60)) as r:
             if r.status != 200:
                 raise RuntimeError(f"http {r.status}")
@@ -277,7 +282,7 @@ async def user(idx: int, args: argparse.Namespace, http: aiohttp.ClientSession,
                     talker = SocketIOTalker(http, args.web,
                                             f"127.0.{idx // 250 + 1}.{idx % 250 + 2}", args.quiet)
                 else:
-                    talker = RestTalker(http, args.rest, f"load-{idx}")
+                    talker = RestTalker(http, args.rest, f"load-{idx}", args.rest_token)
                 try:
                     await talker.open()
                 except Exception as exc:  # noqa: BLE001 - counted, the run goes on
@@ -360,6 +365,9 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rest-token", default=None,
+                        help="the REST channel's credential (default: IPT_REST_TOKEN or "
+                             "var/secrets/rest_token)")
     parser.add_argument("--rest", default="http://127.0.0.1:5005",
                         help="Rasa (or nginx in front of Rasa) base URL")
     parser.add_argument("--web", default="http://127.0.0.1:8080", help="our web server (socket.io)")

@@ -86,8 +86,11 @@ def print_rows(rows: list[dict]) -> None:
 
 def talk(rest: str, n: int = 30) -> None:
     """Some traffic, so caches and lazily built parts are in memory when we measure."""
+    from bot.settings import rest_token  # the REST channel's credential (bot/rest_channel.py)
+
     for i in range(n):
         requests.post(f"{rest}/webhooks/rest/webhook",
+                      headers={"Authorization": f"Bearer {rest_token()}"},
                       json={"sender": f"mem-{i % 5}", "message": ["what is ipt", "hi",
                             "what are the phases", "thanks"][i % 4]}, timeout=60)
 

@@ -51,11 +51,19 @@ def action_secret() -> str:
 
 
 @pytest.fixture(scope="session")
-def server_env(database_url, action_secret) -> dict[str, str]:
+def rest_tokens() -> dict[str, str]:
+    """The REST channel's credentials: the test/dev one and the Telegram service's one."""
+    return {"IPT_REST_TOKEN": secrets.token_urlsafe(24),
+            "IPT_TELEGRAM_RELAY_TOKEN": secrets.token_urlsafe(24)}
+
+
+@pytest.fixture(scope="session")
+def server_env(database_url, action_secret, rest_tokens) -> dict[str, str]:
     """Environment for every process the tests start."""
     # INFO, so the log check (tests/test_logs_e2e.py) sees everything logged at INFO and above.
     return {"IPT_DATABASE_URL": database_url, "IPT_ENV": "test",
-            "IPT_ACTION_SECRET": action_secret, "IPT_LOG_LEVEL": "INFO", "LOG_LEVEL": "INFO"}
+            "IPT_ACTION_SECRET": action_secret, "IPT_LOG_LEVEL": "INFO", "LOG_LEVEL": "INFO",
+            **rest_tokens}
 
 
 @pytest.fixture(scope="session")
@@ -137,17 +145,25 @@ def chat(agent, event_loop_session) -> Chat:
 class RasaServer:
     url: str
     token: str
+    rest_token: str = ""
+    relay_token: str = ""
+    pid: int = 0
+
+    def rest_headers(self, sender: str) -> dict[str, str]:
+        """The REST credential for ``sender``: Telegram chats only with the relay's token."""
+        token = self.relay_token if sender.startswith("tg-") else self.rest_token
+        return {"Authorization": f"Bearer {token}"}
 
     def send(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
         """Send ``text`` through the REST channel and return the replies."""
-        r = requests.post(f"{self.url}/webhooks/rest/webhook",
+        r = requests.post(f"{self.url}/webhooks/rest/webhook", headers=self.rest_headers(sender),
                           json={"sender": sender, "message": text}, timeout=timeout)
         r.raise_for_status()
         return r.json()
 
 
 @pytest.fixture(scope="session")
-def rasa_server(model_path, action_server, session_dir, server_env):
+def rasa_server(model_path, action_server, session_dir, server_env, rest_tokens):
     """`rasa run` as `make run` starts it (bot.rasa_server) on loopback with the trained model,
     the action server and our SQL tracker store on the session's database (IPT_DATABASE_URL),
     as endpoints.yml configures it."""
@@ -155,15 +171,17 @@ def rasa_server(model_path, action_server, session_dir, server_env):
     token = secrets.token_hex(16)
     endpoints = session_dir / "endpoints.yml"
     endpoints.write_text(endpoints_yml(action_server, tracker_store=True))
+    # the API token through the environment, as bot/run.py passes it: never on a command line
     proc = start(
         [sys.executable, "-m", "bot.rasa_server", "run", "-m", str(model_path),
-         "--enable-api", "--auth-token", token, "-i", "127.0.0.1", "-p", str(port),
+         "--enable-api", "-i", "127.0.0.1", "-p", str(port),
          "--endpoints", str(endpoints), "--credentials", str(REPO / "credentials.yml")],
-        session_dir / "rasa.log", env=server_env,
+        session_dir / "rasa.log", env={**server_env, "RASA_TOKEN": token},
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
-        yield RasaServer(f"http://127.0.0.1:{port}", token)
+        yield RasaServer(f"http://127.0.0.1:{port}", token, rest_tokens["IPT_REST_TOKEN"],
+                         rest_tokens["IPT_TELEGRAM_RELAY_TOKEN"], proc.pid)
     finally:
         stop(proc)
 

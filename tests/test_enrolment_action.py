@@ -79,14 +79,26 @@ def test_a_valid_code_asks_for_consent_then_links_and_greets_by_name(env_url):
         assert services.client_for_sender(s, "tg-a").display_name == "Sam"
 
 
-def test_wrong_used_and_expired_codes_get_clear_answers(env_url):
+def test_wrong_used_and_expired_codes_get_one_and_the_same_answer(env_url):
+    # one reply for every refused code: the answer must not tell a guesser that a code exists
     code = new_client(env_url)
     old = new_client(env_url, "Old", now=utcnow() - timedelta(days=8))
     assert say("tg-b", "ZZZZ-2222")[0] == "utter_code_wrong"
-    assert say("tg-b", old)[0] == "utter_code_expired"
+    assert say("tg-b", old)[0] == "utter_code_wrong"
     assert answer("tg-c", code)[0] == "utter_linked"
-    assert say("tg-b", code)[0] == "utter_code_used"
+    assert say("tg-b", code)[0] == "utter_code_wrong"
     assert say("tg-d", "I have a code from my clinic")[0] == "utter_ask_enrolment_code"
+
+
+def test_a_code_at_the_consent_step_counts_as_an_attempt(env_url):
+    # each valid code asked about counts: nobody can test codes without limit at that step
+    codes = [new_client(env_url, f"Probe {i}") for i in range(6)]
+    for code in codes[:5]:
+        assert say("tg-p", code)[0] == "utter_ask_consent"
+    assert say("tg-p", codes[5])[0] == "utter_code_locked"
+    assert answer("tg-p", codes[0])[0] == "utter_code_locked"  # the "yes" is checked too
+    with db.unit_of_work(env_url) as s:
+        assert services.client_for_sender(s, "tg-p") is None
 
 
 def test_five_wrong_codes_then_even_the_right_one_is_refused(env_url):

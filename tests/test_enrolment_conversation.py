@@ -57,14 +57,14 @@ def test_the_telegram_deep_link_form_links(chat, database_url):
 
 def test_a_wrong_code_is_answered_and_nothing_is_linked(chat, database_url):
     replies = " ".join(bot_texts(chat.say("my code is ZZZZ-2222")))
-    assert "doesn't match" in replies
+    assert "That code didn't work" in replies
     assert linked_name(database_url, chat.sender) is None
 
 
 def test_an_intent_shortcut_cannot_link_without_a_valid_code(chat, database_url):
     code = new_code(database_url, "Ari")
     forged = json.dumps({"enrolment_code": "ZZZZ-2222"})
-    assert "doesn't match" in " ".join(bot_texts(chat.say(f"/link_account{forged}")))
+    assert "That code didn't work" in " ".join(bot_texts(chat.say(f"/link_account{forged}")))
     assert linked_name(database_url, chat.sender) is None
     real = json.dumps({"enrolment_code": code})
     assert "Welcome, Ari" in agree(chat, f"/link_account{real}")
@@ -74,7 +74,7 @@ def test_guessing_is_stopped_after_five_wrong_codes(chat, database_url):
     code = new_code(database_url, "Lee")
     # Wrong codes that look like real ones (random from the same alphabet).
     for guess in (codes.generate() for _ in range(5)):
-        assert "doesn't match" in " ".join(bot_texts(chat.say(f"my code is {guess}")))
+        assert "That code didn't work" in " ".join(bot_texts(chat.say(f"my code is {guess}")))
     assert "paused code checks" in " ".join(bot_texts(chat.say(f"link {code}")))
     assert linked_name(database_url, chat.sender) is None
 
@@ -86,4 +86,4 @@ def test_bare_random_codes_reach_the_code_check(chat):
     guesses[1], guesses[2], guesses[3] = (
         guesses[1].lower(), guesses[2].replace("-", " "), guesses[3] + ".")
     for guess in guesses:
-        assert "doesn't match" in " ".join(bot_texts(chat.say(guess))), guess
+        assert "That code didn't work" in " ".join(bot_texts(chat.say(guess))), guess

@@ -34,7 +34,7 @@ def test_no_message_text_or_name_in_any_log(rasa_server, action_server, database
     with db.unit_of_work(database_url) as s:
         client, code = services.create_client(s, name, "UTC")
         services.assign_homework(s, client, f"Phone Aunt Verity {marker}")
-    sender = f"tg-{secrets.token_hex(5)}"
+    sender = f"tg-{secrets.randbelow(10**12)}"
     personal = [
         "/greet",
         f"my code is {code}", "yes",
@@ -43,6 +43,9 @@ def test_no_message_text_or_name_in_any_log(rasa_server, action_server, database
         "nothing", "yes",
         "what do you store about me?",
         f"I feel like ending it all {marker}",
+        # typed "shortcuts": Rasa's parser would log these whole at WARNING (issue 19)
+        f"/my sister Quenby {marker} said no", f'/inform_rating{{"note": "Quenby {marker}"}}',
+        f"/{marker}@0.9 Quenby",
         "delete my data", "yes",
     ]
     sent = []
@@ -50,7 +53,7 @@ def test_no_message_text_or_name_in_any_log(rasa_server, action_server, database
         rasa_server.send(sender, text)
         sent.append(text)
     for i, text in enumerate(_held_out()):
-        rasa_server.send(f"web-log-{sender}-{i % 4}", text)
+        rasa_server.send(f"log-{sender[3:]}-{i % 4}", text)
         sent.append(text)
 
     logs = {p.name: p.read_text(errors="replace") for p in session_dir.glob("*.log")}

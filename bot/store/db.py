@@ -77,6 +77,24 @@ def sqlite_on_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _private_file(database: str | None) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would follow the umask), or make an
+    existing one of ours 0600; SQLite gives its -wal and -shm files the same mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        info = path.stat()
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            path.chmod(0o600)
+        return
+    except FileNotFoundError:  # no such folder: SQLite's own error says so on connect
+        return
+    os.close(fd)
+
+
 def sqlite_engine(url: str | sa.engine.URL, *, future: bool = True, write_lock: bool = True,
                   pool_size: int = 5, max_overflow: int = 60) -> Engine:
     """A pooled SQLite engine with this project's pragmas (WAL, busy timeout, FULL sync).
@@ -85,6 +103,7 @@ def sqlite_engine(url: str | sa.engine.URL, *, future: bool = True, write_lock: 
     write); without it statements run outside a transaction, which suits single reads (in
     WAL mode they take no lock and never wait for a writer).
     """
+    _private_file(make_url(url).database if isinstance(url, str) else url.database)
     engine = sa.create_engine(
         url,
         future=future,
@@ -92,6 +111,8 @@ def sqlite_engine(url: str | sa.engine.URL, *, future: bool = True, write_lock: 
         pool_size=pool_size,
         max_overflow=max_overflow,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+        # a failed statement's values (what a client wrote) stay out of errors and logs
+        hide_parameters=True,
     )
     sa.event.listen(engine, "connect", sqlite_on_connect)
     if write_lock:
@@ -115,6 +136,7 @@ def make_engine(url: str | None = None) -> Engine:
         pool_size=5,
         max_overflow=60,
         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+        hide_parameters=True,  # a failed statement's values stay out of errors and logs
     )
 
 

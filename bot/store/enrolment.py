@@ -23,8 +23,9 @@ RESPONSES = {
     Redeem.LINKED: "utter_linked",
     Redeem.ALREADY_LINKED: "utter_already_linked",
     Redeem.WRONG: "utter_code_wrong",
-    Redeem.EXPIRED: "utter_code_expired",
-    Redeem.USED: "utter_code_used",
+    # one answer for every refused code, so it never tells whether a code exists (issue 19)
+    Redeem.EXPIRED: "utter_code_wrong",
+    Redeem.USED: "utter_code_wrong",
     Redeem.LOCKED: "utter_code_locked",
     Redeem.NO_CODE: "utter_ask_enrolment_code",
     Redeem.NEEDS_CONSENT: "utter_ask_consent",

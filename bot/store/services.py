@@ -8,6 +8,7 @@ missing record ``NotFound``: both carry a message fit to show a user as one line
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -39,6 +40,9 @@ from bot.store.models import (
 CODE_VALID_FOR = timedelta(days=7)
 MAX_FAILED_CODES = 5
 LOCKOUT = timedelta(hours=1)
+# Over every conversation together: a web conversation costs one POST, so the limit per
+# conversation alone would not stop guessing from many of them (issue 19).
+MAX_CODE_ATTEMPTS_PER_HOUR = int(os.environ.get("IPT_MAX_CODE_ATTEMPTS_PER_HOUR", "200"))
 MAX_NAME = 80
 MAX_TEXT = 2000
 # Rasa's SQL tracker store table (created by Rasa, not by our migrations).
@@ -245,6 +249,19 @@ def record_consent(session: Session, client: Client, now: datetime | None = None
     return client
 
 
+def _global_lockout_until(session: Session, now: datetime) -> datetime | None:
+    """When code checks resume for everyone, if the last hour's attempts reached the cap."""
+    since = now - LOCKOUT
+    recent = sa.select(CodeAttempt.attempted_at).where(CodeAttempt.attempted_at > since)
+    count = session.scalar(sa.select(sa.func.count()).select_from(recent.subquery()))
+    if count < MAX_CODE_ATTEMPTS_PER_HOUR:
+        return None
+    oldest = session.scalar(sa.select(sa.func.min(CodeAttempt.attempted_at))
+                            .where(CodeAttempt.attempted_at > since))
+    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+    return oldest + LOCKOUT
+
+
 def lockout_until(session: Session, sender_id: str, now: datetime | None = None) -> datetime | None:
     """When a conversation may try codes again, if it is locked out now."""
     now = now or utcnow()
@@ -309,7 +326,7 @@ def redeem_code(
     current = client_for_sender(session, sender_id)
     if current is not None:
         return RedeemResult(Redeem.ALREADY_LINKED, current)
-    until = lockout_until(session, sender_id, now)
+    until = lockout_until(session, sender_id, now) or _global_lockout_until(session, now)
     if until is not None:
         return RedeemResult(Redeem.LOCKED, locked_until=until)
     code = codes.normalise(typed or "")
@@ -331,6 +348,10 @@ def redeem_code(
         if consent:
             record_consent(session, client, now)
         elif require_consent and client.consent_at is None:
+            # counts as an attempt: testing codes at this step is limited like any other
+            # (linking after the "yes" clears the conversation's attempts)
+            session.add(CodeAttempt(sender_id=sender_id, attempted_at=now))
+            session.flush()
             return RedeemResult(Redeem.NEEDS_CONSENT, client)
         row.used_at, row.used_by = now, sender_id
         link_channel(session, client, channel, sender_id, now)

@@ -276,7 +276,10 @@ def quiet_http_logs() -> None:
 async def serve(config: TelegramConfig, stop: asyncio.Event) -> None:
     """Run the Telegram service until ``stop`` is set."""
     quiet_http_logs()
-    async with RasaClient(config.rasa_url, timeout=config.rasa_timeout) as rasa:
+    from bot.settings import telegram_relay_token
+
+    async with RasaClient(config.rasa_url, timeout=config.rasa_timeout,
+                          token=telegram_relay_token()) as rasa:
         app = build_application(config, rasa)
         if not await _initialize(app, stop):
             return

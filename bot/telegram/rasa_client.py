@@ -21,13 +21,15 @@ class RasaUnavailable(Exception):
 class RasaClient:
     """Send one user message to Rasa and get its replies; use it as an async context manager."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+        # The REST channel's credential for Telegram chats (bot/rest_channel.py), in a header.
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def __aenter__(self) -> Self:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
         return self
 
     async def __aexit__(

@@ -33,7 +33,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import limits
+from bot import limits, payloads
 from bot.web import signing
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,10 @@ class SignedSocketIOInput(SocketIOInput):
         """Sanic blueprint with the socket.io server and our checking event handlers."""
         # Origins are checked by our web server, the only way in from the outside;
         # Rasa itself listens on loopback behind it.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # frames (and polling bodies) no bigger than the longest message needs (issue 19)
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
+                          max_http_buffer_size=limits.max_frame_bytes())
+        per_visitor = limits.RateLimiter.from_env("messages_per_visitor")
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         self._verify(None)  # load the secret now, so a missing one fails at start, not later
@@ -271,14 +274,19 @@ class SignedSocketIOInput(SocketIOInput):
             if not isinstance(text, str):
                 await refuse(sid, "malformed message")
                 return
-            text = clean_text(text)
-            if not text:
+            if not per_visitor.allow(session.conversation_id):
+                await sio.emit(self.bot_message_evt, {"text": limits.SLOW_DOWN},
+                               room=sid, namespace=self.namespace)
                 return
-            if len(text) > self._max_chars:
+            # the length first (a long message costs nothing more than this), then cleaning
+            if len(text) > 2 * self._max_chars or len(text := clean_text(text)) > self._max_chars:
                 # refused with a clear answer, not processed (issue 9: input limits)
                 await sio.emit(self.bot_message_evt,
                                {"text": TOO_LONG.format(limit=self._max_chars)},
                                room=sid, namespace=self.namespace)
+                return
+            text = payloads.harmless(text)  # a typed "/intent{...}" is plain text
+            if not text:
                 return
             output_channel = SignedSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(UserMessage(

@@ -17,6 +17,7 @@ it is here that cross-origin requests are limited to the clinic sites in IPT_WEB
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
+from bot import limits
 from bot.web import signing
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,39 @@ class Settings:
 
 SETTINGS = web.AppKey("settings", Settings)
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
+LIMITERS = web.AppKey("limiters", dict)
+USER_EVENT = "user_uttered"
+# A message costs 1, and 1 more per 250 characters: long ones are what cost Rasa most.
+CHARS_PER_TOKEN = 250
+
+
+def _limiters() -> dict[str, limits.RateLimiter]:
+    return {name: limits.RateLimiter.from_env(name)
+            for name in ("sessions_per_address", "messages_per_address")}
+
+
+def _address(request: web.Request) -> str:
+    """The visitor's address as our socket saw it (X-Forwarded-For can be forged)."""
+    return request.remote or "unknown"
+
+
+def _message_cost(packet: str) -> float:
+    """What a socket.io packet costs the address's message bucket (0: not a message)."""
+    if not packet.startswith("42"):
+        return 0.0
+    try:
+        event = json.loads(packet[2:])
+    except ValueError:
+        return 0.0
+    if not (isinstance(event, list) and event and event[0] == USER_EVENT):
+        return 0.0
+    data = event[1] if len(event) > 1 else None
+    text = data.get("message") if isinstance(data, dict) else None
+    return 1.0 + (len(text) // CHARS_PER_TOKEN if isinstance(text, str) else 0)
+
+
+def _slow_down_frame() -> str:
+    return "42" + json.dumps(["bot_uttered", {"text": limits.SLOW_DOWN}])
 
 
 def _origin_allowed(request: web.Request) -> bool:
@@ -187,6 +222,13 @@ async def session(request: web.Request) -> web.Response:
     current = signing.verify(settings.secret, stored, max_age=settings.max_age)
     renewed = current is None
     if current is None:
+        # a new conversation costs one POST: limited per address (issue 19)
+        limiter = request.app[LIMITERS]["sessions_per_address"]
+        if not limiter.allow(_address(request)):
+            retry = max(1, int(1 / limiter.per_second))
+            return web.json_response({"error": limits.TOO_MANY_SESSIONS}, status=429,
+                                     headers={"Retry-After": str(retry),
+                                              "Cache-Control": "no-store"})
         current = signing.issue(settings.secret)
     return web.json_response(
         {"session_id": current.token, "conversation_id": current.conversation_id,
@@ -234,6 +276,11 @@ async def socketio_proxy(request: web.Request) -> web.StreamResponse:
         return await _proxy_websocket(request, upstream, headers)
     client = request.app[CLIENT]
     body = await request.read()
+    if body:
+        cost = sum(_message_cost(p) for p in body.decode(errors="replace").split("\x1e"))
+        if cost and not request.app[LIMITERS]["messages_per_address"].allow(_address(request),
+                                                                            cost):
+            return web.json_response({"error": limits.SLOW_DOWN}, status=429)
     try:
         async with client.request(request.method, upstream, data=body or None, headers=headers,
                                   timeout=aiohttp.ClientTimeout(total=60)) as r:
@@ -253,12 +300,19 @@ async def _proxy_websocket(request: web.Request, upstream: str,
                                               max_msg_size=1 << 20)
     except (aiohttp.ClientError, asyncio.TimeoutError):
         return web.json_response({"error": "assistant unavailable"}, status=502)
-    browser_ws = web.WebSocketResponse(max_msg_size=1 << 20)
+    # a frame from the browser is at most what the longest message needs (issue 19)
+    browser_ws = web.WebSocketResponse(max_msg_size=limits.max_frame_bytes())
     await browser_ws.prepare(request)
+    address, bucket = _address(request), request.app[LIMITERS]["messages_per_address"]
 
     async def pump(src: _WS, dst: _WS) -> None:
+        from_browser = src is browser_ws
         async for msg in src:
             if msg.type == WSMsgType.TEXT:
+                cost = _message_cost(msg.data) if from_browser else 0.0
+                if cost and not bucket.allow(address, cost):
+                    await browser_ws.send_str(_slow_down_frame())  # dropped, visitor told
+                    continue
                 await dst.send_str(msg.data)
             elif msg.type == WSMsgType.BINARY:
                 await dst.send_bytes(msg.data)
@@ -289,8 +343,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     if settings.secret is None:
         settings.secret = signing.load_secret()
-    app = web.Application(middlewares=[security_headers, cors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[security_headers, cors],
+                          client_max_size=limits.max_frame_bytes())
     app[SETTINGS] = settings
+    app[LIMITERS] = _limiters()
     app.cleanup_ctx.append(_client_ctx)
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)

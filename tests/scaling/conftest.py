@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,7 @@ class Scaled:
     pg: PrivatePostgres
     redis: PrivateRedis
     database_url: str
+    rest_token: str = ""
 
     @property
     def topology(self) -> dict:
@@ -56,6 +58,7 @@ class Scaled:
 
     def send(self, sender: str, text: str) -> list[dict]:
         r = requests.post(f"{self.rest}/webhooks/rest/webhook",
+                          headers={"Authorization": f"Bearer {self.rest_token}"},
                           json={"sender": sender, "message": text}, timeout=60)
         r.raise_for_status()
         return r.json()
@@ -94,8 +97,9 @@ def scaled(model_path) -> Iterator[Scaled]:
     redis.start()
     url = pg.create_database("ipt")
     log = work / "scaled.log"
+    rest_token = secrets.token_urlsafe(24)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "IPT_ENV": "test",
-           "IPT_VAR_DIR": str(work / "var")}
+           "IPT_VAR_DIR": str(work / "var"), "IPT_REST_TOKEN": rest_token}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.scaled", "--model", str(model_path), "--rasa", "2",
          "--actions", "1", "--free-ports", "--rasa-port", str(free_port()),
@@ -110,7 +114,7 @@ def scaled(model_path) -> Iterator[Scaled]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the scaled topology did not start:\n{log.read_text()[-3000:]}")
             time.sleep(1)
-        s = Scaled(proc, work / "run", log, pg, redis, url)
+        s = Scaled(proc, work / "run", log, pg, redis, url, rest_token)
         wait_http(f"{s.web}/health", timeout=60)
         yield s
     finally:

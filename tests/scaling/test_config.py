@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -99,3 +101,67 @@ def test_the_lock_store_waits_for_a_restarting_redis_and_still_excludes(tmp_path
     finally:
         time.sleep(1.2)
         redis.stop()
+
+
+# Issue 19: the scaled mode's private services authenticate every client.
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+def test_the_private_redis_needs_its_password_and_keeps_it_off_the_command_line(tmp_path):
+    import redis as redislib
+
+    password = secrets.token_urlsafe(16)
+    server = PrivateRedis(tmp_path / "redis", free_port(), password=password)
+    server.start()
+    try:
+        with pytest.raises(redislib.exceptions.RedisError):
+            redislib.Redis(host="127.0.0.1", port=server.port, socket_timeout=5).ping()
+        assert redislib.Redis(host="127.0.0.1", port=server.port, password=password,
+                              socket_timeout=5).ping()
+        assert server.proc is not None
+        assert password not in Path(f"/proc/{server.proc.pid}/cmdline").read_text()
+        store = IPTRedisLockStore(host="127.0.0.1", port=server.port, db=1, password=password)
+
+        async def locked() -> None:
+            async with store.lock("conv-auth"):
+                pass
+
+        asyncio.run(locked())
+    finally:
+        server.stop()
+
+
+def test_the_private_postgres_needs_its_password():
+    import psycopg2
+
+    from bot.localsvc import PrivatePostgres, postgres_bin
+
+    try:
+        postgres_bin()
+    except RuntimeError:
+        pytest.skip("PostgreSQL server binaries not installed")
+    work = Path(tempfile.mkdtemp(prefix="ipt-pgauth-"))  # PostgreSQL may run as `postgres`
+    work.chmod(0o755)
+    password = secrets.token_urlsafe(16)
+    pg = PrivatePostgres(work / "pg", free_port(), work / "postgres.log", password=password)
+    try:
+        pg.start()
+        url = pg.create_database("ipt")
+        assert password in url
+        with pytest.raises(psycopg2.OperationalError):
+            psycopg2.connect(f"postgresql://postgres@127.0.0.1:{pg.port}/ipt", connect_timeout=5)
+        psycopg2.connect(url, connect_timeout=5).close()
+        hba = (work / "pg" / "pg_hba.conf").read_text()
+        rules = [ln for ln in hba.splitlines() if ln.strip() and not ln.startswith("#")]
+        assert rules and not any(ln.split()[-1] == "trust" for ln in rules)
+    finally:
+        pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_run_scaled_starts_its_private_services_with_passwords(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPT_VAR_DIR", str(tmp_path / "var"))
+    pg = scaled.private_postgres(tmp_path / "run", 5999)
+    redis = scaled.private_redis(tmp_path / "run", 6999)
+    assert pg.password and redis.password and pg.password != redis.password
+    # kept, so a restart of the same cluster uses the same password
+    assert scaled.private_postgres(tmp_path / "run", 5999).password == pg.password

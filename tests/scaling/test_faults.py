@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.scaling]
 
 def _start_load(scaled, concurrency: int, seconds: float) -> tuple[threading.Thread, list]:
     """scripts/load.py in a thread: ``concurrency`` REST conversations for ``seconds``."""
-    args = load.parse_args(["--rest", scaled.rest, "--duration", str(seconds), "--warmup", "0",
+    args = load.parse_args(["--rest", scaled.rest, "--rest-token", scaled.rest_token,
+                            "--duration", str(seconds), "--warmup", "0",
                             "--database-url", scaled.database_url, "--seed",
                             str(secrets.randbelow(10_000))])
     out: list = []

@@ -252,3 +252,24 @@ def test_consent_and_erasure_from_the_conversation(url):
     with db.unit_of_work(url) as s:
         assert s.execute(sa.text("SELECT count(*) FROM events")).scalar() == 0
         assert s.execute(sa.text("SELECT count(*) FROM clients")).scalar() == 0
+
+
+def test_code_attempts_have_a_global_cap_across_conversations(url, monkeypatch):
+    # many conversations (one POST each on the web) guessing codes: a cap over all of them
+    monkeypatch.setattr(services, "MAX_CODE_ATTEMPTS_PER_HOUR", 8)
+    with db.unit_of_work(url) as s:
+        _, code = services.create_client(s, "Capped", "UTC", now=NOW)
+    for i in range(8):
+        with db.unit_of_work(url) as s:
+            guess = services.redeem_code(s, f"guess-{i}", "socketio", "AAAA-2222",
+                                         NOW + timedelta(seconds=i))
+            assert guess.outcome is Redeem.WRONG
+    with db.unit_of_work(url) as s:
+        refused = services.redeem_code(s, "someone-else", "socketio", code,
+                                       NOW + timedelta(minutes=1))
+        assert refused.outcome is Redeem.LOCKED
+        assert services.client_for_sender(s, "someone-else") is None
+    with db.unit_of_work(url) as s:  # an hour later the cap has room again
+        later = services.redeem_code(s, "someone-else", "socketio", code,
+                                     NOW + timedelta(hours=1, minutes=1))
+        assert later.outcome is Redeem.LINKED

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
@@ -83,3 +85,44 @@ def test_saving_a_tracker_read_from_the_store_writes_only_new_events_without_cou
     assert [e.type_name for e in again.events] == [
         "action", "user", "slot", "action", "slot"]
     assert again.get_slot("s") == "two"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_an_overlong_sender_id_neither_breaks_the_store_nor_its_health(backend, tmp_path,
+                                                                       monkeypatch):
+    # issue 19: on PostgreSQL a 300-character id failed the save and flipped /health to 503
+    import contextlib
+
+    from bot.tracker_store import HEALTH, InvalidSenderId
+    from tests.store import dbutil
+
+    with contextlib.ExitStack() as stack:
+        # PostgreSQL: a database of its own (the tracker store adds Rasa's events table)
+        url = (f"sqlite:///{tmp_path / 'ipt.db'}" if backend == "sqlite"
+               else stack.enter_context(dbutil.throwaway_pg_database("ipt_ids")))
+        db.migrate(url)
+        monkeypatch.setenv(db.ENV_VAR, url)
+        store = TrackerStore.create(
+            EndpointConfig(type="bot.tracker_store.IPTTrackerStore"), domain=DOMAIN
+        )
+        store = getattr(store, "_tracker_store", store)
+        long_id = "x" * 300
+        tracker = DialogueStateTracker.from_events(
+            long_id, [ActionExecuted("action_listen"), UserUttered("hello", {"name": "greet"})],
+            slots=DOMAIN.slots)
+        loop = asyncio.new_event_loop()
+        try:
+            with pytest.raises(InvalidSenderId):
+                loop.run_until_complete(store.save(tracker))
+            assert loop.run_until_complete(store.retrieve(long_id)) is None
+            assert not HEALTH.failing
+            ok = DialogueStateTracker.from_events(
+                "tg-43", [ActionExecuted("action_listen")], slots=DOMAIN.slots)
+            loop.run_until_complete(store.save(ok))
+            assert not HEALTH.failing
+            with db.unit_of_work(url) as s:
+                assert s.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :s"),
+                                 {"s": long_id}).scalar() == 0
+        finally:
+            loop.close()
+            store.engine.dispose()

@@ -50,3 +50,24 @@ async def test_a_slow_server_times_out(rasa):
     async with RasaClient(rasa.url, timeout=0.3) as client:
         with pytest.raises(RasaUnavailable, match="timed out"):
             await client.send("tg-1", "hi")
+
+
+async def test_the_relay_credential_travels_in_a_header_not_the_url():
+    seen: list[tuple[str | None, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.headers.get("Authorization"), str(request.rel_url)))
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_post("/webhooks/rest/webhook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with RasaClient(f"http://127.0.0.1:{port}", token="relay-secret") as client:
+            await client.send("tg-1", "hi")
+    finally:
+        await runner.cleanup()
+    assert seen == [("Bearer relay-secret", "/webhooks/rest/webhook")]

@@ -69,7 +69,11 @@ def widget_bundle() -> Path:
 @pytest.fixture(scope="session")
 def web_server(rasa_server, widget_bundle, session_dir, server_env) -> Iterator[WebServer]:
     """Our web server proxying to the suite's Rasa server."""
-    server = WebServer(rasa_server.url, session_dir / "web.log", dict(server_env))
+    # every test here comes from 127.0.0.1: per-address limits would count them all as one
+    # visitor (tests/web/test_limits_e2e.py runs a server of its own with the defaults)
+    env = {**server_env, "IPT_RATE_SESSIONS_PER_ADDRESS": "10000/60",
+           "IPT_RATE_MESSAGES_PER_ADDRESS": "10000/60"}
+    server = WebServer(rasa_server.url, session_dir / "web.log", env)
     server.start()
     try:
         yield server

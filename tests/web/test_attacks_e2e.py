@@ -180,3 +180,35 @@ def test_other_sites_cannot_open_the_socket(web_server):
             await ws.close()
 
     asyncio.run(run())
+
+
+def test_a_typed_intent_shortcut_is_plain_text_on_the_widget(web_server, rasa_server):
+    session = requests.post(f"{web_server.url}/api/session", json={}, timeout=10).json()
+    conversation = session["conversation_id"]
+    typed = ['/EXTERNAL_session_reminder{"session_time": "tomorrow"}', "/crisis_suicide",
+             "/ask_what_is_ipt"]  # the last is a quick reply's payload: it stays an intent
+
+    async def run() -> None:
+        visitor = Visitor(web_server.url)
+        await visitor.connect("websocket")
+        try:
+            await visitor.emit("session_request", {"session_id": session["session_id"]})
+            assert (await visitor.next())[0] == "session_confirm"
+            for text in typed:
+                await visitor.emit("user_uttered", {"message": text,
+                                                    "session_id": session["session_id"]})
+                assert (await visitor.next())[0] == "bot_uttered"
+                await visitor.nothing_more(1.5)
+        finally:
+            await visitor.disconnect()
+
+    asyncio.run(run())
+    r = requests.get(f"{rasa_server.url}/conversations/{conversation}/tracker",
+                     params={"token": rasa_server.token}, timeout=10)
+    users = [e for e in r.json()["events"] if e["event"] == "user"]
+    assert [e["text"] for e in users] == [
+        'EXTERNAL_session_reminder{"session_time": "tomorrow"}', "crisis_suicide",
+        "/ask_what_is_ipt"]
+    names = [e["parse_data"]["intent"]["name"] for e in users]
+    assert names[2] == "ask_what_is_ipt"
+    assert "EXTERNAL_session_reminder" not in names and "crisis_suicide" not in names
