@@ -302,6 +302,9 @@ class IptCompanionChat extends HTMLElement {
       }
     });
     socket.on('bot_uttered', (message) => this.receive(message));
+    socket.on('connect_error', () => {
+      if (!this.confirmed) this.setStatus(this.t.offline, true);
+    });
     socket.on('disconnect', () => {
       this.confirmed = false;
       this.setStatus(this.t.reconnecting, true);
@@ -509,9 +512,22 @@ class IptCompanionChat extends HTMLElement {
   showCrisis(texts) {
     this.renderResources();
     this.crisisBody.textContent = '';
-    for (const text of texts) this.crisisBody.append(el('p', {}, [richText(text, true)]));
+    // The resources are already listed above: the body keeps only the words around them.
+    for (const text of texts) {
+      if (!this.isResourceText(text)) this.crisisBody.append(el('p', {}, [richText(text, true)]));
+    }
     this.crisis.hidden = false;
     this.toggleCrisis(true);
+  }
+
+  isResourceText(text) {
+    const res = this.resources;
+    if (!res || typeof res.emergency !== 'string') return false;
+    const marks = [res.emergency, res.directory];
+    for (const line of Array.isArray(res.lines) ? res.lines : []) {
+      if (line) marks.push(line.name, line.phone, line.web);
+    }
+    return marks.some((mark) => typeof mark === 'string' && mark && String(text).includes(mark));
   }
 
   // The emergency number first, as a tap-to-call link, then every crisis line of the clinic.
