@@ -258,7 +258,7 @@ class IptCompanionChat extends HTMLElement {
     if (this.socket || this.connecting) return;
     this.connecting = true;
     try {
-      await this.ensureSession();
+      await this.sessionReady();
     } catch (_) {
       this.connecting = false;
       this.setStatus(this.t.offline, true);
@@ -314,11 +314,20 @@ class IptCompanionChat extends HTMLElement {
     });
   }
 
+  // One session request at a time: connecting and the quick check may both need it.
+  sessionReady() {
+    if (!this.sessionPromise) {
+      this.sessionPromise = this.ensureSession().finally(() => { this.sessionPromise = null; });
+    }
+    return this.sessionPromise;
+  }
+
   async ensureSession(forceNew = false) {
     const stored = forceNew ? null : storage.get('session');
     const session = await this.fetchSession(stored && stored.session_id);
-    if (!stored || session.conversation_id !== stored.conversation_id) {
+    if (forceNew || (stored && session.conversation_id !== stored.conversation_id)) {
       // A new conversation: the old transcript belongs to one the server no longer accepts.
+      // (A first visit has none; what the visitor typed while this loaded stays.)
       if (stored) storage.remove(`log.${stored.conversation_id}`);
       this.transcript = [];
       this.log.textContent = '';
@@ -387,7 +396,7 @@ class IptCompanionChat extends HTMLElement {
       waiting.timer = setTimeout(() => this.replyTimedOut(waiting), ms);
     };
     arm(online ? REPLY_TIMEOUT_MS : OFFLINE_TIMEOUT_MS);
-    this.askEdge(text).then((answer) => {
+    waiting.request = this.askEdge(text).then((answer) => {
       waiting.answer = answer;
       if (this.waiting === waiting && answer && answer.crisis && online) arm(CRISIS_TIMEOUT_MS);
     }, () => { /* the server is unreachable too: the built-in text below */ });
@@ -399,7 +408,7 @@ class IptCompanionChat extends HTMLElement {
   }
 
   async askEdge(text) {
-    if (!this.session) throw new Error('no session');
+    if (!this.session) await this.sessionReady();
     const response = await fetch(`${this.config.server}/api/help`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -410,8 +419,13 @@ class IptCompanionChat extends HTMLElement {
     return response.json();
   }
 
-  replyTimedOut(waiting) {
+  async replyTimedOut(waiting) {
     if (this.waiting !== waiting) return; // the assistant answered meanwhile
+    // The quick check may still be on its way: give it a little longer than the timer.
+    if (!waiting.answer) {
+      await Promise.race([waiting.request, new Promise((r) => { setTimeout(r, OFFLINE_TIMEOUT_MS); })]);
+    }
+    if (this.waiting !== waiting) return;
     this.waiting = null;
     this.setTyping(false);
     const answer = waiting.answer;
