@@ -150,6 +150,20 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, message: 
             await _send_help(context, chat.id, crisis=crisis)
         return
     await send_replies(context.bot, chat.id, replies, context.bot_data["callbacks"])
+    if crisis and not helped and _crisis_reply_without_numbers(replies):
+        # Rasa gave its crisis words but the action that adds the clinic's numbers failed
+        # (action server down): the numbers must still come.
+        log.warning("crisis reply without the resources (action server down?): added them")
+        await send_message(context.bot, chat.id,
+                           OutText(edge_help.resources_text(edge_help.load_clinic())))
+
+
+def _crisis_reply_without_numbers(replies: list[dict[str, Any]]) -> bool:
+    """Whether Rasa's replies speak of the emergency number but do not give the clinic's."""
+    texts_ = [str(r.get("text") or "") for r in replies]
+    emergency = edge_help.load_clinic().emergency
+    return (any("emergency" in t for t in texts_)
+            and not any(emergency in t for t in texts_))
 
 
 async def _send_help(context: ContextTypes.DEFAULT_TYPE, chat_id: int, crisis: bool) -> None:

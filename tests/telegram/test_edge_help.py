@@ -96,3 +96,29 @@ async def test_a_crisis_message_rasa_answers_in_time_gets_only_rasa_s_answer(
         await telegram.wait_for(lambda: telegram.sent(CHAT))
         await asyncio.sleep(2.5)  # past the grace: no second message from the edge
     assert telegram.texts(CHAT) == ["Rasa's own crisis reply, with the clinic's numbers"]
+
+
+async def test_a_crisis_reply_missing_the_numbers_gets_them_added(
+    config, telegram, rasa, example_clinic
+):
+    # The action server is down: Rasa sends its static crisis words, and nothing after them.
+    words = "Please call your local emergency number now. The people below can help."
+    rasa.script = lambda m: [{"text": words}]
+    async with running(config, telegram):
+        telegram.push(message_update(CHAT, "I want to kill myself"))
+        await telegram.wait_for(lambda: len(telegram.texts(CHAT)) == 2)
+    first, added = telegram.texts(CHAT)
+    assert first == words
+    assert added == edge_help.resources_text(example_clinic)
+
+
+async def test_a_crisis_reply_with_the_numbers_gets_nothing_added(
+    config, telegram, rasa, example_clinic
+):
+    rasa.script = lambda m: [{"text": "Please call your local emergency number now."},
+                             {"text": "In immediate danger, call 555 0100 now."}]
+    async with running(config, telegram):
+        telegram.push(message_update(CHAT, "I want to kill myself"))
+        await telegram.wait_for(lambda: len(telegram.texts(CHAT)) == 2)
+        await asyncio.sleep(0.5)
+    assert len(telegram.texts(CHAT)) == 2

@@ -81,7 +81,7 @@ header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px
 .crisis-line { margin: 3px 0 0; overflow-wrap: anywhere; }
 .line-name { font-weight: 600; }
 .crisis a[href^="tel:"] { white-space: nowrap; }
-.crisis-body { max-height: min(7.5em, 16vh); overflow-y: auto; margin-top: 6px; padding-top: 6px;
+.crisis-body { max-height: 4.4em; overflow-y: auto; margin-top: 6px; padding-top: 4px;
   border-top: 1px solid #efc7c2; }
 .crisis-body:empty { display: none; }
 .crisis-toggle {
