@@ -33,8 +33,11 @@ def open_widget(page: Page, url: str) -> None:
     page.goto(url)
     page.locator(f"{HOST} .launcher").click()
     expect(page.locator(f"{HOST} .panel")).to_be_visible()
-    # the widget greets a new visitor (/greet) once the channel confirmed the signed session
+    # the widget greets a new visitor (/greet) once the channel confirmed the signed session;
+    # the greeting ends with the privacy notice (from the action server, a little later): wait
+    # for it, or it would be taken for the answer to the next question
     expect(bot_messages(page)).not_to_have_count(0)
+    expect(bot_messages(page).filter(has_text="About your privacy")).to_have_count(1)
 
 
 def scrolled_to_end(page: Page) -> None:
@@ -222,8 +225,9 @@ def test_a_crisis_message_shows_the_crisis_banner(page, web_server):
     # the resources first (emergency number, lines: tests/web/test_help_visible_e2e.py),
     # then the crisis response's own words, which are also in the conversation
     expect(page.locator(f"{HOST} .crisis-resources .crisis-call")).to_be_visible()
+    # the crisis words, then the resources action's message
     page.wait_for_function(f"""() => document.querySelector("{HOST}").shadowRoot
-        .querySelectorAll(".crisis-body p").length >= 1""")
+        .querySelectorAll("li.msg.crisis-msg").length >= 2""")
     flagged = page.locator(f"{HOST} li.msg.crisis-msg .bubble").all_inner_texts()
     body = page.locator(f"{HOST} .crisis-body p").all_inner_texts()
     assert set(body) <= set(flagged) and len(body) < len(flagged)
