@@ -191,7 +191,7 @@ def test_with_rasa_down_a_crisis_message_gets_the_number_and_lines_in_view(
         write(page, "I want to kill myself")
         expect(page.locator(f"{HOST} .crisis")).to_be_visible(timeout=10_000)
         waited = time.monotonic() - started
-        assert waited < 6, f"the numbers took {waited:.1f} s"
+        assert waited < 3, f"the numbers took {waited:.1f} s"  # measured: about 0.1 s
         assert_resources_in_view(page, config, PHONE)
         texts = page.locator(f"{HOST} li.msg.bot .bubble").all_inner_texts()
         assert texts[0].startswith("In immediate danger, call 555 0100 now.")

@@ -18,6 +18,7 @@ const TYPING_TIMEOUT_MS = 30000;
 // When the assistant has not answered by then, the widget shows our web server's own answer
 // (POST /api/help), which always carries the emergency number and crisis lines. A message
 // the server's quick check reads as a crisis waits less: its numbers must not wait on Rasa.
+// While the assistant is known to be unreachable, the server's answer is shown at once.
 const REPLY_TIMEOUT_MS = 10000;
 const CRISIS_TIMEOUT_MS = 3000;
 const OFFLINE_TIMEOUT_MS = 2000;
@@ -281,6 +282,7 @@ class IptCompanionChat extends HTMLElement {
     });
     socket.on('session_confirm', () => {
       this.confirmed = true;
+      this.unreachable = false;
       this.setStatus('');
       if (!this.transcript.length && this.config.initPayload && !this.greeted) {
         this.greeted = true;
@@ -303,6 +305,7 @@ class IptCompanionChat extends HTMLElement {
     });
     socket.on('bot_uttered', (message) => this.receive(message));
     socket.on('connect_error', () => {
+      this.unreachable = true; // our server answered, the assistant behind it did not
       if (!this.confirmed) this.setStatus(this.t.offline, true);
     });
     socket.on('disconnect', () => {
@@ -395,10 +398,13 @@ class IptCompanionChat extends HTMLElement {
       clearTimeout(waiting.timer);
       waiting.timer = setTimeout(() => this.replyTimedOut(waiting), ms);
     };
-    arm(online ? REPLY_TIMEOUT_MS : OFFLINE_TIMEOUT_MS);
+    arm(this.unreachable ? OFFLINE_TIMEOUT_MS : REPLY_TIMEOUT_MS);
     waiting.request = this.askEdge(text).then((answer) => {
       waiting.answer = answer;
-      if (this.waiting === waiting && answer && answer.crisis && online) arm(CRISIS_TIMEOUT_MS);
+      if (this.waiting !== waiting || !answer) return;
+      // Known to be unreachable: answer now. A crisis while still connecting: now too.
+      if (this.unreachable || (!online && answer.crisis)) arm(0);
+      else if (answer.crisis) arm(CRISIS_TIMEOUT_MS);
     }, () => { /* the server is unreachable too: the built-in text below */ });
   }
 
