@@ -3,9 +3,11 @@
 usage: python -m bot.clinic check [FILE]
 
 Without FILE, checks the file named by IPT_CLINIC_FILE, or the embedded default
-(bot/clinic_default.yml, which works anywhere: "call your local emergency number").
+(bot/clinic_default.yml, which works anywhere: the local emergency number, with the common
+ones named, and international directories of helplines).
 A broken file fails with a message naming the file and the field, so `make run` stops at
-start rather than in the middle of someone's crisis.
+start rather than in the middle of someone's crisis. A file without crisis lines is accepted
+with a warning: people then get only the emergency number.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from typing import Any
 
 DEFAULT_FILE = Path(__file__).with_name("clinic_default.yml")
 ENV_VAR = "IPT_CLINIC_FILE"
-LOCAL_EMERGENCY = "your local emergency number"
+# Said when a clinic names no emergency number. The numbers in brackets are the general
+# emergency numbers of those places (112 works across the EU and in most of Europe, and on
+# most mobile phones elsewhere too); a clinic that knows its country sets emergency_number.
+LOCAL_EMERGENCY = ("your local emergency number (112 in most of Europe, 911 in the US and "
+                   "Canada, 999 in the UK, 000 in Australia)")
 
 # Digits, spaces, hyphens, dots, brackets and a leading plus: what phone numbers look like.
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,30}$")
@@ -295,6 +301,19 @@ def summary(config: ClinicConfig) -> str:
     return "\n".join(out)
 
 
+def warnings(config: ClinicConfig) -> list[str]:
+    """What is allowed but leaves people with less help than they should have."""
+    out = []
+    if not config.crisis_lines:
+        out.append(f"clinic file {config.source} lists no crisis lines: in a crisis people get "
+                   "only the emergency number and a pointer to https://findahelpline.com. "
+                   "Add your country's crisis lines (crisis_lines, see clinic.example.yml).")
+    if not config.emergency_number and config.country.lower() not in ("any", ""):
+        out.append(f"clinic file {config.source} names no emergency_number for "
+                   f"{config.country}: people are told \"{LOCAL_EMERGENCY}\".")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """`check [FILE]`: validate and print a summary; exit 1 on a broken file."""
     args = sys.argv[1:] if argv is None else argv
@@ -307,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(summary(config))
+    for warning in warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

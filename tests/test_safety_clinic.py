@@ -13,11 +13,41 @@ from tests.helpers import REPO
 EXAMPLE = REPO / "clinic.example.yml"
 
 
-def test_the_built_in_default_tells_people_to_call_their_local_emergency_number(monkeypatch):
+def test_the_built_in_default_names_the_common_emergency_numbers_and_helpline_directories(
+    monkeypatch,
+):
     monkeypatch.delenv(clinic.ENV_VAR, raising=False)
     config = clinic.load()
-    assert config.emergency == "your local emergency number"
-    assert config.crisis_lines == () and config.on_call_telegram_chat_id is None
+    assert config.emergency.startswith("your local emergency number (")
+    for number, where in (("112", "Europe"), ("911", "the US and Canada"), ("999", "the UK"),
+                          ("000", "Australia")):
+        assert f"{number} in " in config.emergency and where in config.emergency
+    assert [line.web for line in config.crisis_lines] == [
+        "https://findahelpline.com", "https://befrienders.org"]
+    assert config.on_call_telegram_chat_id is None
+    assert clinic.warnings(config) == []
+
+
+def test_check_warns_when_a_clinic_lists_no_crisis_lines(tmp_path, capsys):
+    path = tmp_path / "clinic.yml"
+    path.write_text("name: C\ncountry: Germany\nemergency_number: '112'\n")
+    assert clinic.main(["check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "lists no crisis lines" in err
+    assert "emergency_number" not in err  # it has one
+
+
+def test_check_warns_when_a_country_clinic_names_no_emergency_number(tmp_path, capsys):
+    path = tmp_path / "clinic.yml"
+    path.write_text("name: C\ncountry: Germany\ncrisis_lines:\n  - name: L\n    phone: '0800 111 0 111'\n")
+    assert clinic.main(["check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "names no emergency_number for Germany" in err and "crisis lines" not in err
+
+
+def test_check_of_the_example_clinic_warns_about_nothing(capsys):
+    assert clinic.main(["check", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_the_example_clinic_loads_with_its_lines():
@@ -96,7 +126,7 @@ def test_check_runs_as_a_module():
                             capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    assert "your local emergency number" in result.stdout
+    assert "your local emergency number (112 in most of Europe" in result.stdout
 
 
 def test_an_edited_clinic_file_is_read_again_and_an_unchanged_one_is_not(tmp_path):

@@ -187,12 +187,26 @@ def test_the_action_adds_young_peoples_lines_for_a_minor(action_env):
 
 def test_the_action_without_clinic_lines_still_gives_the_emergency_number(action_env, monkeypatch):
     actions_safety, _ = action_env
-    monkeypatch.setattr(actions_safety, "_clinic", lambda: clinic.load(clinic.DEFAULT_FILE))
+    no_lines = clinic.parse({"name": "C", "country": "X"})
+    monkeypatch.setattr(actions_safety, "_clinic", lambda: no_lines)
     dispatcher = CollectingDispatcher()
     run(actions_safety.ActionCrisisResources().run(dispatcher, tracker("deny"), {}))
     [message] = dispatcher.messages
     assert message["response"] == "utter_crisis_resources_no_lines"
-    assert message["emergency"] == "your local emergency number"
+    assert message["emergency"] == clinic.LOCAL_EMERGENCY
+
+
+def test_the_default_clinic_gives_the_emergency_numbers_and_the_helpline_directories(
+    action_env, monkeypatch
+):
+    actions_safety, _ = action_env
+    monkeypatch.setattr(actions_safety, "_clinic", lambda: clinic.load(clinic.DEFAULT_FILE))
+    dispatcher = CollectingDispatcher()
+    run(actions_safety.ActionCrisisResources().run(dispatcher, tracker("deny"), {}))
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_crisis_resources"
+    assert "911 in the US and Canada" in message["emergency"]
+    assert "https://findahelpline.com" in message["lines"]
 
 
 def test_not_safe_repeats_the_resources_without_a_second_flag(action_env):
@@ -209,6 +223,6 @@ def test_a_broken_clinic_file_at_run_time_falls_back_to_the_default(monkeypatch,
     monkeypatch.setenv(clinic.ENV_VAR, str(bad))
     actions_safety._clinic.cache_clear()
     try:
-        assert actions_safety._clinic().emergency == "your local emergency number"
+        assert actions_safety._clinic().emergency == clinic.LOCAL_EMERGENCY
     finally:
         actions_safety._clinic.cache_clear()

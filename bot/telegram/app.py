@@ -26,6 +26,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import edge_help
 from bot.telegram import texts
 from bot.telegram.commands import COMMANDS, message_for
 from bot.telegram.config import TelegramConfig
@@ -118,21 +119,58 @@ def _metadata(update: Update) -> dict[str, Any]:
 
 
 async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str) -> None:
-    """Send ``message`` to Rasa as this chat's user and deliver the replies."""
+    """Send ``message`` to Rasa as this chat's user and deliver the replies.
+
+    When Rasa can't answer, the reply still carries the emergency number and crisis lines;
+    a message the edge check reads as a crisis gets them after ``crisis_grace`` seconds at
+    the latest, however long Rasa takes (bot/edge_help.py, docs/safety.md).
+    """
     chat = update.effective_chat
     assert chat is not None
     rasa: RasaClient = context.bot_data["rasa"]
+    config: TelegramConfig = context.bot_data["config"]
     try:
         await context.bot.send_chat_action(chat.id, "typing")
     except TelegramError:
         pass  # only a courtesy: the reply matters, the "typing..." hint does not
+    crisis = edge_help.looks_like_crisis(message)
+    answer = asyncio.ensure_future(rasa.send(sender_for_chat(chat.id), message, _metadata(update)))
+    helped = False
+    if crisis:
+        done, _ = await asyncio.wait({answer}, timeout=config.crisis_grace)
+        if not done:
+            log.warning("Rasa slow on a crisis message: sent the resources from the edge")
+            await _send_help(context, chat.id, crisis=True)
+            helped = True
     try:
-        replies = await rasa.send(sender_for_chat(chat.id), message, _metadata(update))
+        replies = await answer
     except RasaUnavailable as exc:
-        log.warning("Rasa server unavailable (%s): told the user to try again later", exc.reason)
-        await send_message(context.bot, chat.id, OutText(texts.TROUBLE))
+        log.warning("Rasa server unavailable (%s): answered with the resources", exc.reason)
+        if not helped:
+            await _send_help(context, chat.id, crisis=crisis)
         return
     await send_replies(context.bot, chat.id, replies, context.bot_data["callbacks"])
+    if crisis and not helped and _crisis_reply_without_numbers(replies):
+        # Rasa gave its crisis words but the action that adds the clinic's numbers failed
+        # (action server down): the numbers must still come.
+        log.warning("crisis reply without the resources (action server down?): added them")
+        await send_message(context.bot, chat.id,
+                           OutText(edge_help.resources_text(edge_help.load_clinic())))
+
+
+def _crisis_reply_without_numbers(replies: list[dict[str, Any]]) -> bool:
+    """Whether Rasa's replies speak of the emergency number but do not give the clinic's."""
+    texts_ = [str(r.get("text") or "") for r in replies]
+    emergency = edge_help.load_clinic().emergency
+    return (any("emergency" in t for t in texts_)
+            and not any(emergency in t for t in texts_))
+
+
+async def _send_help(context: ContextTypes.DEFAULT_TYPE, chat_id: int, crisis: bool) -> None:
+    """The edge's own answer: always with the clinic's emergency number and crisis lines."""
+    clinic = edge_help.load_clinic()
+    texts_ = edge_help.crisis_reply(clinic) if crisis else edge_help.trouble_reply(clinic)
+    await send_message(context.bot, chat_id, OutText("\n\n".join(texts_)))
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

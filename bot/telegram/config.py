@@ -28,6 +28,9 @@ class TelegramConfig:
     webhook_port: int = 8443
     api_base_url: str = DEFAULT_API_BASE_URL
     rasa_timeout: float = 30.0
+    # A message the edge check reads as a crisis waits this long for Rasa before the
+    # emergency number and lines are sent by this service itself (bot/edge_help.py).
+    crisis_grace: float = 3.0
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
 
     @property
@@ -75,6 +78,7 @@ class TelegramConfig:
                 webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
                 api_base_url=env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL,
                 rasa_timeout=float(env.get("RASA_TIMEOUT", "30")),
+                crisis_grace=float(env.get("RASA_CRISIS_GRACE", "3")),
                 max_message_chars=int(
                     env.get("IPT_MAX_MESSAGE_CHARS", str(DEFAULT_MAX_MESSAGE_CHARS))
                 ),

@@ -5,7 +5,6 @@ Everything else the assistant says lives in the domain's responses.
 
 from bot.limits import TOO_LONG  # noqa: F401  (the same answer on every channel)
 
-TROUBLE = "I'm having trouble right now, please try again in a minute."
 TEXT_ONLY = (
     "Thank you for sending that. I can only read text messages, so could you tell me in "
     "words instead?"

@@ -5,7 +5,10 @@ usage: python -m bot.web [--host 127.0.0.1] [--port 8080]
 Routes:
   GET  /            the demo page of a fictional clinic, with the one-line widget snippet
   GET  /widget.js   the widget bundle (built by scripts/build-widget.sh)
-  POST /api/session a new signed web session id, or the stored one re-validated
+  POST /api/session a new signed web session id, or the stored one re-validated, with the
+                    clinic's crisis resources (emergency number, lines) for the widget's banner
+  POST /api/help    the edge's answer when Rasa is down or slow: a crisis message gets the
+                    resources first, any other a "trouble" reply that still carries them
   GET  /privacy     the full privacy notice (docs/privacy.md as HTML)
   GET  /health      200 when Rasa, its socket.io channel and its database answer, else 503
   *    /socket.io/  reverse proxy to Rasa's socket.io (HTTP long-polling and websocket)
@@ -29,7 +32,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
-from bot import limits
+from bot import edge_help, limits
 from bot.web import signing
 
 logger = logging.getLogger(__name__)
@@ -232,7 +235,37 @@ async def session(request: web.Request) -> web.Response:
         current = signing.issue(settings.secret)
     return web.json_response(
         {"session_id": current.token, "conversation_id": current.conversation_id,
-         "renewed": renewed},
+         "renewed": renewed, "resources": edge_help.resources_json(edge_help.load_clinic())},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def edge_answer(request: web.Request) -> web.Response:
+    """Answer a message Rasa could not answer in time, always with the crisis resources.
+
+    The widget calls this when Rasa cannot be reached, or has not answered a message within
+    a few seconds (docs/widget.md, "When the assistant is down or slow"). Only a signed
+    session may ask, and the message is never logged or stored.
+    """
+    settings = request.app[SETTINGS]
+    assert settings.secret is not None
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body must be JSON"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    if signing.verify(settings.secret, body.get("session_id"), max_age=settings.max_age) is None:
+        return web.json_response({"error": "session not valid"}, status=403)
+    message = body.get("message")
+    text = message[:4000] if isinstance(message, str) else ""
+    config = edge_help.load_clinic()
+    crisis = edge_help.looks_like_crisis(text)
+    texts = edge_help.crisis_reply(config) if crisis else edge_help.trouble_reply(config)
+    return web.json_response(
+        {"crisis": crisis,
+         "messages": [{"text": t, "crisis": crisis, "help": True} for t in texts],
+         "resources": edge_help.resources_json(config)},
         headers={"Cache-Control": "no-store"},
     )
 
@@ -351,6 +384,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)
     app.router.add_route("*", "/api/session", session)
+    app.router.add_post("/api/help", edge_answer)
     app.router.add_get("/privacy", privacy_page)
     app.router.add_get("/health", health)
     app.router.add_route("*", SOCKETIO_PATH, socketio_proxy)

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from bot import clinic, edge_help
 from bot.telegram import texts
 from tests.telegram.fakes import callback_update, message_update
 from tests.telegram.harness import running
@@ -161,12 +162,18 @@ async def test_a_non_text_message_gets_a_kind_answer_and_is_not_sent_to_rasa(
     assert rasa.requests == []
 
 
-async def test_rasa_down_gets_the_user_a_short_apology_and_a_log_line(config, telegram, caplog):
+async def test_rasa_down_gets_the_user_an_apology_with_the_resources_and_a_log_line(
+    config, telegram, caplog
+):
     secret_text = "my private worry about my sister"
     async with running(config, telegram, rasa_url="http://127.0.0.1:9"):
         telegram.push(message_update(CHAT, secret_text))
         await telegram.wait_for(lambda: telegram.sent(CHAT))
-    assert telegram.texts(CHAT) == [texts.TROUBLE]
+    (reply,) = telegram.texts(CHAT)
+    assert reply.startswith(edge_help.TROUBLE_OPENING)
+    # even a message that is not a crisis: the failure reply always carries the numbers
+    assert edge_help.resources_text(clinic.load(clinic.DEFAULT_FILE)) in reply
+    assert "112" in reply and "https://findahelpline.com" in reply
     warnings = [
         r for r in caplog.records if r.name.startswith("bot.telegram") and r.levelname == "WARNING"
     ]

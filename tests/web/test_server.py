@@ -146,3 +146,45 @@ def test_the_full_privacy_notice_is_served_from_docs_privacy_md():
         assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
 
     run(check)
+
+
+def test_the_session_carries_the_clinic_s_crisis_resources(monkeypatch):
+    from bot import clinic
+
+    monkeypatch.setenv(clinic.ENV_VAR, str(clinic.DEFAULT_FILE.parents[1] / "clinic.example.yml"))
+
+    async def check(client: TestClient) -> None:
+        body = await (await client.post("/api/session", json={})).json()
+        resources = body["resources"]
+        assert resources["emergency_number"] == "555 0100"
+        assert [line["name"] for line in resources["lines"]] == [
+            "Examplia Night Line", "Harbourside on-call nurse"]
+
+    run(check)
+
+
+def test_the_edge_answers_only_signed_sessions_and_logs_no_text(caplog):
+    secret_words = "I want to kill myself, says Zelda"
+
+    async def check(client: TestClient) -> None:
+        sid = (await (await client.post("/api/session", json={})).json())["session_id"]
+        r = await client.post("/api/help", json={"session_id": sid, "message": secret_words})
+        assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
+        body = await r.json()
+        assert body["crisis"] is True and body["messages"][0]["crisis"] is True
+        assert body["messages"][0]["text"].startswith("In immediate danger, call ")
+        for bad in ({"session_id": "web-AAAAAAAAAAAAAAAAAAAAAA.x.y", "message": "hi"},
+                    {"message": "hi"}):
+            assert (await client.post("/api/help", json=bad)).status == 403
+        r = await client.post("/api/help", data=b"not json",
+                              headers={"Content-Type": "application/json"})
+        assert r.status == 400
+        assert (await client.post("/api/help", json=["a list"])).status == 400
+        # another site can't use it: the CORS guard covers /api/
+        r = await client.post("/api/help", json={"session_id": sid, "message": "hi"},
+                              headers={"Origin": "https://evil.example"})
+        assert r.status == 403
+
+    with caplog.at_level("DEBUG"):
+        run(check)
+    assert not any("Zelda" in record.getMessage() for record in caplog.records)

@@ -61,13 +61,29 @@ h2 { margin: 0; font-size: 17px; line-height: 1.3; font-weight: 650; }
 .close:hover { background: rgba(255, 255, 255, .16); }
 header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px; }
 
+/* The crisis banner: never capped as a whole, so the number and the lines are always in
+   full view; only the crisis texts after them scroll (they are in the conversation too). */
 .crisis {
-  margin: 12px 12px 0; padding: 12px 14px; max-height: 45%; overflow-y: auto;
+  flex: none; margin: 10px 10px 0; padding: 10px 12px;
   background: #fdf0ee; border: 1px solid #efc7c2; border-left: 6px solid #a4262c; border-radius: 10px;
-  color: #3b1d1b; font-size: 14px;
+  color: #3b1d1b; font-size: 14px; line-height: 1.4;
 }
-.crisis-head { display: flex; align-items: flex-start; justify-content: space-between; gap: 8px; }
-.crisis-title { margin: 0 0 6px; font-weight: 700; color: #7a1a1f; font-size: 15px; }
+.crisis-head { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+.crisis-title { margin: 0 0 4px; font-weight: 700; color: #7a1a1f; font-size: 15px; }
+.crisis-call { margin: 2px 0 4px; font-weight: 700; font-size: 15px; }
+.crisis-number {
+  display: inline-block; margin-left: 2px; padding: 2px 12px; border-radius: 8px; min-height: 32px;
+  line-height: 28px; background: #a4262c; color: #ffffff !important; text-decoration: none;
+  font-size: 17px; letter-spacing: .02em;
+}
+.crisis-number:focus-visible { outline-color: var(--ipt-focus); }
+.crisis-lines { margin: 0; padding: 0; list-style: none; }
+.crisis-line { margin: 3px 0 0; overflow-wrap: anywhere; }
+.line-name { font-weight: 600; }
+.crisis a[href^="tel:"] { white-space: nowrap; }
+.crisis-body { max-height: 4.4em; overflow-y: auto; margin-top: 6px; padding-top: 4px;
+  border-top: 1px solid #efc7c2; }
+.crisis-body:empty { display: none; }
 .crisis-toggle {
   flex: none; margin: -3px -4px 0 0; padding: 2px 10px; min-height: 28px; border-radius: 8px;
   border: 1px solid #d9a8a2; background: #fff; color: #7a1a1f; font-size: 13px; font-weight: 600;
@@ -75,7 +91,6 @@ header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px
 .crisis.folded #ipt-crisis-details { display: none; }
 .crisis.folded .crisis-title { margin: 0; }
 .crisis-body p { margin: 0 0 6px; white-space: pre-line; }
-.crisis-note { margin: 6px 0 0; font-weight: 600; }
 .crisis a { color: #7a1a1f; }
 
 .status:empty { display: none; }

@@ -15,6 +15,13 @@ const TAG = 'ipt-companion-chat';
 const STORE = 'ipt-chat.';
 const MAX_CHARS = 2000;
 const TYPING_TIMEOUT_MS = 30000;
+// When the assistant has not answered by then, the widget shows our web server's own answer
+// (POST /api/help), which always carries the emergency number and crisis lines. A message
+// the server's quick check reads as a crisis waits less: its numbers must not wait on Rasa.
+// While the assistant is known to be unreachable, the server's answer is shown at once.
+const REPLY_TIMEOUT_MS = 10000;
+const CRISIS_TIMEOUT_MS = 3000;
+const OFFLINE_TIMEOUT_MS = 2000;
 
 // Captured now: document.currentScript is only set while this file first runs.
 const SCRIPT = document.currentScript;
@@ -113,6 +120,8 @@ class IptCompanionChat extends HTMLElement {
     this.pending = []; // messages typed while (re)connecting, sent once confirmed
     this.transcript = [];
     this.typingTimer = null;
+    this.resources = storage.get('resources'); // the clinic's numbers, from /api/session
+    this.waiting = null; // the visitor's message still without an answer: {text, timer}
     this.attachShadow({ mode: 'open' });
   }
 
@@ -148,6 +157,7 @@ class IptCompanionChat extends HTMLElement {
     this.closeButton.innerHTML = ICON_CLOSE;
 
     this.crisisBody = el('div', { class: 'crisis-body' });
+    this.crisisResources = el('div', { class: 'crisis-resources' });
     this.crisisToggle = el('button', {
       class: 'crisis-toggle', type: 'button', 'aria-expanded': 'true', 'aria-controls': 'ipt-crisis-details',
       text: t.crisisHide, onclick: () => this.toggleCrisis(),
@@ -156,10 +166,8 @@ class IptCompanionChat extends HTMLElement {
       el('div', { class: 'crisis-head' }, [
         el('p', { class: 'crisis-title', text: t.crisisTitle }), this.crisisToggle,
       ]),
-      el('div', { id: 'ipt-crisis-details' }, [
-        this.crisisBody,
-        el('p', { class: 'crisis-note', text: t.crisisNote }),
-      ]),
+      // The numbers first, fully in view; the crisis texts after them scroll if they must.
+      el('div', { id: 'ipt-crisis-details' }, [this.crisisResources, this.crisisBody]),
     ]);
 
     this.status = el('div', { class: 'status', role: 'status' });
@@ -251,7 +259,7 @@ class IptCompanionChat extends HTMLElement {
     if (this.socket || this.connecting) return;
     this.connecting = true;
     try {
-      await this.ensureSession();
+      await this.sessionReady();
     } catch (_) {
       this.connecting = false;
       this.setStatus(this.t.offline, true);
@@ -274,6 +282,7 @@ class IptCompanionChat extends HTMLElement {
     });
     socket.on('session_confirm', () => {
       this.confirmed = true;
+      this.unreachable = false;
       this.setStatus('');
       if (!this.transcript.length && this.config.initPayload && !this.greeted) {
         this.greeted = true;
@@ -295,6 +304,10 @@ class IptCompanionChat extends HTMLElement {
       }
     });
     socket.on('bot_uttered', (message) => this.receive(message));
+    socket.on('connect_error', () => {
+      this.unreachable = true; // our server answered, the assistant behind it did not
+      if (!this.confirmed) this.setStatus(this.t.offline, true);
+    });
     socket.on('disconnect', () => {
       this.confirmed = false;
       this.setStatus(this.t.reconnecting, true);
@@ -304,11 +317,20 @@ class IptCompanionChat extends HTMLElement {
     });
   }
 
+  // One session request at a time: connecting and the quick check may both need it.
+  sessionReady() {
+    if (!this.sessionPromise) {
+      this.sessionPromise = this.ensureSession().finally(() => { this.sessionPromise = null; });
+    }
+    return this.sessionPromise;
+  }
+
   async ensureSession(forceNew = false) {
     const stored = forceNew ? null : storage.get('session');
     const session = await this.fetchSession(stored && stored.session_id);
-    if (!stored || session.conversation_id !== stored.conversation_id) {
+    if (forceNew || (stored && session.conversation_id !== stored.conversation_id)) {
       // A new conversation: the old transcript belongs to one the server no longer accepts.
+      // (A first visit has none; what the visitor typed while this loaded stays.)
       if (stored) storage.remove(`log.${stored.conversation_id}`);
       this.transcript = [];
       this.log.textContent = '';
@@ -316,6 +338,11 @@ class IptCompanionChat extends HTMLElement {
     }
     this.session = { session_id: session.session_id, conversation_id: session.conversation_id };
     storage.set('session', this.session);
+    if (session.resources && typeof session.resources === 'object') {
+      this.resources = session.resources;
+      storage.set('resources', this.resources);
+      if (!this.crisis.hidden) this.renderResources();
+    }
   }
 
   restore() {
@@ -351,11 +378,74 @@ class IptCompanionChat extends HTMLElement {
   send(shown, payload) {
     this.clearReplies();
     this.add({ who: 'user', text: shown });
-    if (this.socket && this.confirmed) this.emitMessage(payload);
+    const online = Boolean(this.socket && this.confirmed);
+    if (online) this.emitMessage(payload);
     else {
       this.pending.push(payload);
+      this.setTyping(true);
       this.connect();
     }
+    this.watchReply(shown, online);
+  }
+
+  // No message goes unanswered: ask our web server's quick check at once, and if the
+  // assistant has not answered in time, show the server's answer (numbers included).
+  watchReply(text, online) {
+    this.stopWatching();
+    const waiting = { text, answer: null, timer: null };
+    this.waiting = waiting;
+    const arm = (ms) => {
+      clearTimeout(waiting.timer);
+      waiting.timer = setTimeout(() => this.replyTimedOut(waiting), ms);
+    };
+    arm(this.unreachable ? OFFLINE_TIMEOUT_MS : REPLY_TIMEOUT_MS);
+    waiting.request = this.askEdge(text).then((answer) => {
+      waiting.answer = answer;
+      if (this.waiting !== waiting || !answer) return;
+      // Known to be unreachable: answer now. A crisis while still connecting: now too.
+      if (this.unreachable || (!online && answer.crisis)) arm(0);
+      else if (answer.crisis) arm(CRISIS_TIMEOUT_MS);
+    }, () => { /* the server is unreachable too: the built-in text below */ });
+  }
+
+  stopWatching() {
+    if (this.waiting) clearTimeout(this.waiting.timer);
+    this.waiting = null;
+  }
+
+  async askEdge(text) {
+    if (!this.session) await this.sessionReady();
+    const response = await fetch(`${this.config.server}/api/help`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ session_id: this.session.session_id, message: text }),
+      credentials: 'omit',
+    });
+    if (!response.ok) throw new Error(`help ${response.status}`);
+    return response.json();
+  }
+
+  async replyTimedOut(waiting) {
+    if (this.waiting !== waiting) return; // the assistant answered meanwhile
+    // The quick check may still be on its way: give it a little longer than the timer.
+    if (!waiting.answer) {
+      await Promise.race([waiting.request, new Promise((r) => { setTimeout(r, OFFLINE_TIMEOUT_MS); })]);
+    }
+    if (this.waiting !== waiting) return;
+    this.waiting = null;
+    this.setTyping(false);
+    const answer = waiting.answer;
+    if (answer && answer.resources) {
+      this.resources = answer.resources;
+      storage.set('resources', this.resources);
+    }
+    const messages = answer && Array.isArray(answer.messages) && answer.messages.length
+      ? answer.messages.filter((m) => m && typeof m.text === 'string')
+      : [{ text: `${this.t.unreachable} ${this.t.crisisNote}`, help: true }];
+    for (const m of messages) {
+      this.add({ who: 'bot', text: m.text, replies: [], crisis: m.crisis === true, help: true });
+    }
+    if (messages.some((m) => m.crisis === true)) this.showCrisis(this.crisisTextsOfThisTurn());
   }
 
   emitMessage(payload) {
@@ -366,6 +456,7 @@ class IptCompanionChat extends HTMLElement {
   receive(message) {
     if (!message || typeof message !== 'object') return;
     this.setTyping(false);
+    this.stopWatching();
     const custom = message.custom && typeof message.custom === 'object' ? message.custom : null;
     if (custom && custom.crisis === true) {
       // The crisis flag came on its own: the crisis texts are the bot's messages since the
@@ -400,7 +491,7 @@ class IptCompanionChat extends HTMLElement {
 
   renderEntry(entry, isLast) {
     const who = entry.who === 'user' ? this.t.you : this.t.assistant;
-    const bubble = el('div', { class: 'bubble' }, [richText(entry.text, entry.crisis)]);
+    const bubble = el('div', { class: 'bubble' }, [richText(entry.text, entry.crisis || entry.help)]);
     const item = el('li', { class: `msg ${entry.who}${entry.crisis ? ' crisis-msg' : ''}` }, [
       el('span', { class: 'sr-only', text: `${who}: ` }), bubble,
     ]);
@@ -439,10 +530,66 @@ class IptCompanionChat extends HTMLElement {
   }
 
   showCrisis(texts) {
+    this.renderResources();
     this.crisisBody.textContent = '';
-    for (const text of texts) this.crisisBody.append(el('p', {}, [richText(text, true)]));
+    // The resources are already listed above: the body keeps only the words around them.
+    for (const text of texts) {
+      if (!this.isResourceText(text)) this.crisisBody.append(el('p', {}, [richText(text, true)]));
+    }
     this.crisis.hidden = false;
     this.toggleCrisis(true);
+  }
+
+  isResourceText(text) {
+    const res = this.resources;
+    if (!res || typeof res.emergency !== 'string') return false;
+    const marks = [res.emergency, res.directory];
+    for (const line of Array.isArray(res.lines) ? res.lines : []) {
+      if (line) marks.push(line.name, line.phone, line.web);
+    }
+    return marks.some((mark) => typeof mark === 'string' && mark && String(text).includes(mark));
+  }
+
+  // The emergency number first, as a tap-to-call link, then every crisis line of the clinic.
+  renderResources() {
+    const res = this.resources;
+    this.crisisResources.textContent = '';
+    if (!res || typeof res.emergency !== 'string') {
+      this.crisisResources.append(el('p', { class: 'crisis-call', text: this.t.crisisNote }));
+      return;
+    }
+    const call = el('p', { class: 'crisis-call' }, [`${this.t.crisisCall} `]);
+    if (typeof res.emergency_number === 'string' && res.emergency_number) {
+      const digits = res.emergency_number.replace(/\D/g, '');
+      call.append(el('a', {
+        class: 'crisis-number', href: `tel:${res.emergency_number.trim().startsWith('+') ? '+' : ''}${digits}`,
+        text: res.emergency_number,
+      }));
+    } else {
+      call.append(phoneLinks(res.emergency));
+    }
+    this.crisisResources.append(call);
+    const lines = Array.isArray(res.lines) ? res.lines.filter((l) => l && l.name) : [];
+    if (lines.length) {
+      const list = el('ul', { class: 'crisis-lines', 'aria-label': this.t.crisisLines });
+      for (const line of lines) {
+        const item = el('li', { class: 'crisis-line' }, [el('span', { class: 'line-name', text: line.name })]);
+        const ways = [];
+        if (line.phone) ways.push(phoneLinks(line.phone));
+        if (line.text) ways.push(document.createTextNode(String(line.text)));
+        if (line.web) ways.push(richText(String(line.web)));
+        ways.forEach((way, i) => {
+          item.append(i ? ' · ' : ' ');
+          item.append(el('span', { class: 'line-way' }, [way]));
+        });
+        list.append(item);
+      }
+      this.crisisResources.append(list);
+    } else if (typeof res.directory === 'string') {
+      this.crisisResources.append(el('p', { class: 'crisis-line' }, [
+        `${this.t.crisisDirectory} `, richText(res.directory),
+      ]));
+    }
   }
 
   // The visitor may fold the banner to read the conversation; its title stays in view.
