@@ -65,3 +65,18 @@ def suggest_topics(ranking: Iterable[str], confidences: dict[str, float] | None 
         if len(out) == MAX_SUGGESTIONS:
             break
     return out
+
+
+def button_titles(responses: dict) -> dict[str, str]:
+    """intent -> the title of the first domain button whose payload is ``/<intent>``.
+
+    The bot's words stay in the domain: a suggested topic is labelled as it is everywhere else.
+    """
+    titles: dict[str, str] = {}
+    for variants in responses.values():
+        for variant in variants or []:
+            for button in variant.get("buttons") or []:
+                payload = str(button.get("payload", ""))
+                if payload.startswith("/") and "{" not in payload:
+                    titles.setdefault(payload[1:], button.get("title", ""))
+    return {k: v for k, v in titles.items() if v}

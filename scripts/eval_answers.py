@@ -39,8 +39,9 @@ ANSWERS: dict[str, set[str]] = {
                     "ask_characteristics"},
     "origins": {"ask_origins"},
     "evidence": {"ask_evidence"},
-    "who_for": {"ask_who_for", "ask_conditions_treated", "ask_formats", "ask_diagnosis"},
-    "compare_therapies": {"ask_compare_therapies", "ask_present_focus"},
+    "who_for": {"ask_who_for", "ask_formats", "ask_diagnosis"},
+    # "IPT or antidepressants?" is a medicine question first: the medication reply is right.
+    "compare_therapies": {"ask_compare_therapies", "ask_present_focus", "ask_medication"},
     "duration_sessions": {"ask_duration", "ask_max_sessions", "ask_time_limit",
                           "ask_missed_sessions"},
     "time_limited": {"ask_time_limit", "ask_duration", "ask_max_sessions",
@@ -59,7 +60,8 @@ ANSWERS: dict[str, set[str]] = {
                    "ask_problem_solving", "ask_sick_role", "ask_encouragement_of_affect",
                    "ask_clarification", "ask_collaboration"},
     "homework_in_ipt": {"ask_homework"},
-    "formats": {"ask_formats"},
+    # utter_ask_who_for names the versions for teenagers and older adults.
+    "formats": {"ask_formats", "ask_who_for"},
     "medication": {"ask_medication", "ask_medication_and_therapy"},
     "diagnosis": {"ask_diagnosis"},
     "assistant_features": {"ask_capabilities", "ask_features", "bot_challenge", "link_account",
@@ -157,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.disable(logging.WARNING)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     rows = load_set(Path(args.set))
     unknown = {label for label, _ in rows} - set(ANSWERS)
     if unknown:
