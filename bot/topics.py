@@ -41,7 +41,7 @@ def follow_up_response(kind: str | None, previous_intents: Iterable[str | None],
 # topic's examples), so the nearest topics are those whose examples read most like the message.
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.04
-NOT_SUGGESTED = {"ask_example", "ask_capabilities"}
+NOT_SUGGESTED = {"ask_example", "ask_capabilities", "ask_homework_assigned"}
 
 
 def suggest_topics(ranking: Iterable[str], confidences: dict[str, float] | None = None,

@@ -100,7 +100,7 @@ class MedicationDetector(ConfigOnlyComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             current = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
-            if current.startswith(CRISIS_PREFIX) or current == self.intent:
+            if current.startswith(CRISIS_PREFIX):
                 continue
             if names_a_medicine(message.get(TEXT)):
                 set_certain_intent(message, self.intent)
