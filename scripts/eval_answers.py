@@ -51,7 +51,9 @@ ANSWERS: dict[str, set[str]] = {
                       "ask_first_session", "ask_sick_role"},
     "middle_phase": {"ask_middle_phase"},
     "ending_phase": {"ask_ending_phase", "ask_relapse_prevention"},
-    "problem_areas": {"ask_problem_areas", "ask_choosing_area"},
+    # "Which area is my situation?" is answered by that area's own explanation too.
+    "problem_areas": {"ask_problem_areas", "ask_choosing_area", "ask_grief", "ask_role_disputes",
+                      "ask_role_transitions", "ask_interpersonal_deficits"},
     "grief": {"ask_grief"},
     "role_disputes": {"ask_role_disputes"},
     "role_transitions": {"ask_role_transitions"},
