@@ -14,6 +14,8 @@ from pathlib import Path
 
 from bot.settings import REPO
 
+KEEP_FROM = "\n## Blind question set"
+
 
 def render(report: dict, config: str, folds: int, seconds: float) -> str:
     """Markdown table of per-intent precision/recall/F1 from Rasa's intent_report.json."""
@@ -58,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     text = render(report, args.config, args.folds, time.monotonic() - t0)
     target = REPO / args.report
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+    # Sections written by other tools (the blind question set, scripts/eval_answers.py) stay.
+    kept = ""
+    if target.exists() and KEEP_FROM in target.read_text():
+        old = target.read_text()
+        kept = "\n" + old[old.index(KEEP_FROM):]
+    target.write_text(text + kept)
     print(text.split("\n\n")[2])
     print(f">>> report written to {args.report}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -88,3 +89,34 @@ def next_clock_change(zone, after, forward: bool = True):
             return hour
         offset = new
     raise AssertionError(f"{zone} changes its clocks no way within 400 days of {after}")
+
+
+# Reading level: the Flesch-Kincaid grade (Kincaid et al., 1975), with a vowel-group syllable
+# counter (textstat is not a dependency; its counter gives grades within about half a grade
+# of this one on our texts).
+_VOWEL_GROUP = re.compile(r"[aeiouy]+")
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n\s*\n")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def count_syllables(word: str) -> int:
+    """Syllables in an English word, by vowel groups with the usual silent-e corrections."""
+    w = re.sub(r"[^a-z]", "", word.lower())
+    if not w:
+        return 0
+    if len(w) <= 3:
+        return 1
+    w = re.sub(r"(?:[^laeiouy]es|[^laeiouy]ed|[^laeiouy]e)$", lambda m: m.group(0)[0], w)
+    w = re.sub(r"^y", "", w)
+    return max(1, len(_VOWEL_GROUP.findall(w)))
+
+
+def flesch_kincaid_grade(text: str) -> float:
+    """US school grade needed to read ``text``: 0.39 words/sentence + 11.8 syllables/word - 15.59."""
+    text = re.sub(r"\{[^}]*\}", "", text)  # template slots such as {emergency}
+    words = _WORD.findall(text)
+    if not words:
+        return 0.0
+    sentences = max(1, len([s for s in _SENTENCE_END.split(text) if s and _WORD.search(s)]))
+    syllables = sum(count_syllables(w) for w in words)
+    return 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59

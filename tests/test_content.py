@@ -99,3 +99,35 @@ def test_rasa_data_validate_is_clean():
                   and not re.search(r"The intent 'EXTERNAL_\w+' is listed in the domain file, "
                                     r"but is not found in the NLU training data", ln)]
     assert not unexpected, "\n".join(unexpected[:20])
+
+
+def test_the_medication_answer_routes_every_medicine_question_safely():
+    """No advice; prescriber or pharmacist before any change; the urgent line first."""
+    text = " ".join(domain()["responses"]["utter_ask_medication"][0]["text"].lower().split())
+    assert "can't give advice" in text
+    assert "prescriber" in text and "pharmacist" in text
+    assert "double dose" in text and "very unwell" in text
+    assert "urgent care" in text and "emergency number first" in text
+    more = domain()["responses"]["utter_more_medication"][0]["text"].lower()
+    assert "together" in more and "on its own" in more and "whether medicine" in more
+
+
+def test_the_diagnosis_answer_is_warm_says_who_assesses_and_what_it_can_do():
+    text = " ".join(domain()["responses"]["utter_ask_diagnosis"][0]["text"].lower().split())
+    assert text.startswith("it makes sense")
+    assert all(who in text for who in ("gp", "psychologist", "psychiatrist"))
+    assert "someone you care about" in text and "emergency number" in text
+    assert "what i can do" in text
+
+
+def test_features_are_explained_before_linking_is_asked_for():
+    text = " ".join(domain()["responses"]["utter_ask_features"][0]["text"].lower().split())
+    assert text.index("homework log") < text.index("check-in") < text.index("code")
+
+
+def test_feelings_shared_when_not_linked_get_no_enrolled_only_buttons():
+    variant = domain()["responses"]["utter_share_update_unlinked"][0]
+    payloads = {b["payload"] for b in variant["buttons"]}
+    assert not payloads & {"/start_checkin", "/log_homework"}
+    assert "checking in" not in variant["text"].lower()
+    assert "emergency number" in variant["text"].lower()

@@ -76,3 +76,32 @@ def test_every_topic_is_reachable_by_tapping_buttons(chat):
             queue += [b["payload"] for b in reply.get("buttons", [])]
     reached = {p[1:] for p in seen}
     assert topics <= reached, f"not reachable by buttons: {sorted(topics - reached)}"
+
+
+def test_an_unclear_ipt_question_gets_the_closest_topics_then_the_menu(chat):
+    """No dead end: "Did you mean ...?" with topic buttons; "None of these" gives the menu."""
+    replies = chat.say("how does it go with others")
+    did_you_mean = domain()["responses"]["utter_did_you_mean"][0]["text"]
+    assert bot_texts(replies) == [did_you_mean]
+    payloads = [b["payload"] for b in replies[0]["buttons"]]
+    assert 3 <= len(payloads) <= 4 and payloads[-1] == "/deny"
+    assert all(p.startswith("/ask_") for p in payloads[:-1])
+    menu = chat.say("/deny")
+    default = domain()["responses"]["utter_default"][0]["text"]
+    assert " ".join(bot_texts(menu)).split() == default.split() and menu[-1].get("buttons")
+
+
+@pytest.mark.parametrize("text", [
+    "forgot to take my tablet last night, should i take two now",
+    "is it safe to mix paracetamol with my escitalopram",
+    "which antidepressant has the least weight gain",
+])
+def test_medicine_questions_get_the_medication_reply(chat, text):
+    expected = domain()["responses"]["utter_ask_medication"][0]["text"]
+    assert bot_texts(chat.say(text))[0].split() == expected.split()
+
+
+def test_feelings_shared_by_someone_not_linked_get_no_check_in_button(chat):
+    replies = chat.say("honestly this week has been rotten")
+    payloads = {b["payload"] for r in replies for b in r.get("buttons", [])}
+    assert replies and not payloads & {"/start_checkin", "/log_homework"}

@@ -28,3 +28,32 @@ def test_example_falls_back_to_more_when_no_example_exists():
 def test_without_a_topic_the_assistant_offers_topics():
     assert follow_up_response("tell_me_more", ["greet"], RESPONSES) == NO_FOLLOW_UP
     assert follow_up_response("tell_me_more", ["ask_duration"], RESPONSES) == NO_FOLLOW_UP
+
+
+def test_suggestions_are_the_closest_topics_best_first_at_most_three():
+    from bot.topics import suggest_topics
+
+    ranking = ["nlu_fallback", "ask_duration", "greet", "ask_time_limit", "ask_example",
+               "ask_max_sessions", "ask_phases", "ask_grief"]
+    conf = {"ask_duration": 0.25, "ask_time_limit": 0.2, "ask_max_sessions": 0.1,
+            "ask_phases": 0.08, "ask_grief": 0.01}
+    assert suggest_topics(ranking, conf) == ["ask_duration", "ask_time_limit", "ask_max_sessions"]
+
+
+def test_suggestions_skip_topics_with_no_weight_or_no_button():
+    from bot.topics import suggest_topics
+
+    conf = {"ask_duration": 0.3, "ask_grief": 0.01, "ask_phases": 0.2}
+    assert suggest_topics(["ask_duration", "ask_grief", "ask_phases"], conf,
+                          allowed={"ask_phases"}) == ["ask_phases"]
+    assert suggest_topics(["greet", "out_of_scope"], {}) == []
+
+
+def test_button_titles_come_from_the_domain_buttons():
+    from bot.topics import button_titles
+
+    responses = {"utter_a": [{"text": "x", "buttons": [
+        {"title": "How long it lasts", "payload": "/ask_duration"},
+        {"title": "5", "payload": '/inform_rating{"rating": "5"}'}]}],
+        "utter_b": [{"text": "y", "buttons": [{"title": "Other", "payload": "/ask_duration"}]}]}
+    assert button_titles(responses) == {"ask_duration": "How long it lasts"}
