@@ -69,10 +69,11 @@ def mood_svg(checkins: list[Point], feelings: list[Point], tz: str, chart_id: st
     if len(line) > 1:
         pts = " ".join(f"{_x(p.at, start, span):.1f},{_y(p.value):.1f}" for p in line)
         out.append(f'<polyline class="mood-line" points="{pts}"/>')
+    r = 4 if len(line) <= 60 else 2.5  # many points: smaller markers, still distinct
     for p in line:
         label = escape(f"check-in {p.at.astimezone(zone):%d %b %H:%M}: mood {p.value}")
         out.append(f'<circle class="mood" cx="{_x(p.at, start, span):.1f}" cy="{_y(p.value):.1f}" '
-                   f'r="4"><title>{label}</title></circle>')
+                   f'r="{r}"><title>{label}</title></circle>')
     for p in sorted(feelings, key=lambda p: p.at):
         x, y = _x(p.at, start, span), _y(p.value)
         label = escape(f"homework {p.at.astimezone(zone):%d %b %H:%M}: felt {p.value}")

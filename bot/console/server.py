@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 COOKIE = "ipt_console"
 LOGIN_COOKIE = "ipt_console_login"
-PUBLIC = ("/login", "/static/", "/health")
+PUBLIC = ("/login", "/static/", "/health", "/favicon.ico")
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 
@@ -104,14 +104,15 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["local"] = views.local
+    env.filters["lead"] = views.lead
     return env
 
 
-def render(request: web.Request, name: str, status: int = 200, **ctx: Any) -> web.Response:
+def render(request: web.Request, name: str, http_status: int = 200, **ctx: Any) -> web.Response:
     """A page from its template, with the signed-in account and CSRF token."""
     html = request.app[TEMPLATES].get_template(name).render(
         staff=request.get("staff"), csrf=request.get("csrf", ""), path=request.path, **ctx)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")
 
 
 def address(request: web.Request) -> str:
@@ -176,16 +177,18 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except Refused as e:
-        response = render(request, "error.html", status=e.status, message=str(e))
+        response = render(request, "error.html", http_status=e.status, message=str(e))
     except services.NotFound:
-        response = render(request, "error.html", status=404,
+        response = render(request, "error.html", http_status=404,
                           message="There is no such record, or it is not yours to see.")
     if not response.prepared:
         h = response.headers
         h.setdefault("Content-Security-Policy", CSP)
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on our own
+        # forms, and the origin check above could not tell them from a sandboxed attacker.
+        h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if not request.path.startswith("/static/"):
             h.setdefault("Cache-Control", "no-store")
@@ -226,8 +229,15 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 # --- login ----------------------------------------------------------------------------------
 
 
+def _login_token(request: web.Request) -> str:
+    """The sign-in form's token: the browser's current one if it has one, so a second tab
+    (or the favicon request) does not invalidate the form already shown."""
+    current = request.cookies.get(LOGIN_COOKIE, "")
+    return current if 32 <= len(current) <= 64 and current.isascii() else secrets.token_urlsafe(32)
+
+
 async def login_form(request: web.Request) -> web.Response:
-    token = secrets.token_urlsafe(32)
+    token = _login_token(request)
     response = render(request, "login.html", login_csrf=token, error=None,
                       next=_local_path(request.query.get("next")), email="")
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
@@ -260,7 +270,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                    "Wait 15 minutes, then try again.")
         status = 429
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", status=status, login_csrf=token, error=message,
+    response = render(request, "login.html", http_status=status, login_csrf=token, error=message,
                       next=target, email=email)
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
@@ -402,7 +412,7 @@ async def action(request: web.Request) -> web.StreamResponse:
     if notice:
         raise web.HTTPSeeOther(f"/clients/{public_id}?done={quote(notice)}")
     fields = {k: str(v) for k, v in form.items() if k not in ("csrf", "confirm")}
-    return render(request, "confirm.html", status=400 if error else 200, action=name,
+    return render(request, "confirm.html", http_status=400 if error else 200, action=name,
                   label=ACTIONS[name], fields=fields, public_id=public_id, name=display_name,
                   error=error)
 
@@ -480,7 +490,7 @@ async def staff_add(request: web.Request) -> web.StreamResponse:
 
     email, error, rows = await run(request, work)
     if error:
-        return render(request, "staff.html", status=400, rows=rows, error=error, notice="")
+        return render(request, "staff.html", http_status=400, rows=rows, error=error, notice="")
     raise web.HTTPSeeOther(f"/admin/staff?done={quote('Account created for ' + email)}")
 
 
@@ -496,6 +506,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     r = app.router
     r.add_get("/", home)
     r.add_get("/health", health)
+    r.add_get("/favicon.ico", lambda request: web.Response(status=204))
     r.add_get("/login", login_form)
     r.add_post("/login", login_submit)
     r.add_post("/logout", logout)

@@ -37,6 +37,14 @@ def local(value: datetime | None, tz: str, fmt: str = "%a %d %b %Y, %H:%M") -> s
     return "" if value is None else value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+def lead(minutes: int) -> str:
+    """A reminder's lead time in words: "1 day", "2 h", "30 min"."""
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return f"{days} day" + ("s" if days != 1 else "")
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+
+
 @dataclass
 class ClientRow:
     """One line of the client list."""
