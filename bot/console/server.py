@@ -108,9 +108,9 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render(request: web.Request, name: str, http_status: int = 200, **ctx: Any) -> web.Response:
+def render(request: web.Request, template: str, http_status: int = 200, **ctx: Any) -> web.Response:
     """A page from its template, with the signed-in account and CSRF token."""
-    html = request.app[TEMPLATES].get_template(name).render(
+    html = request.app[TEMPLATES].get_template(template).render(
         staff=request.get("staff"), csrf=request.get("csrf", ""), path=request.path, **ctx)
     return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")
 
