@@ -44,13 +44,14 @@ def mood_svg(checkins: list[Point], feelings: list[Point], tz: str, chart_id: st
     span = max(end - start, 86400.0)
     start -= span * 0.02
     span *= 1.04
+    first, last = times[0].astimezone(zone), times[-1].astimezone(zone)
     out = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">',
+        (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+         f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">'),
         f'<title id="{chart_id}-title">Mood over time (0 to 10)</title>',
-        f'<desc id="{chart_id}-desc">{len(checkins)} check-ins and {len(feelings)} homework '
-        f'ratings from {times[0].astimezone(zone):%d %b %Y} to {times[-1].astimezone(zone):%d %b %Y}. '
-        "The table below has every value.</desc>",
+        (f'<desc id="{chart_id}-desc">{len(checkins)} check-ins and {len(feelings)} homework '
+         f"ratings from {first:%d %b %Y} to {last:%d %b %Y}. "
+         "The table below has every value.</desc>"),
     ]
     for v in (0, 5, 10):
         y = _y(v)

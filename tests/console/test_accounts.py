@@ -91,7 +91,7 @@ def test_five_failures_lock_the_account_for_the_window_even_with_the_right_passw
     with db.unit_of_work(url) as s:
         seed.staff(s, "lee@clinic.example")
     for i in range(accounts.ACCOUNT_FAILURES):
-        assert _login(url, password="guess number %d" % i, address=f"10.0.0.{i}",
+        assert _login(url, password=f"guess number {i}", address=f"10.0.0.{i}",
                       now=NOW + timedelta(minutes=i)).outcome == "wrong"
     assert _login(url, now=NOW + timedelta(minutes=5)).outcome == "blocked"
     # the window slides: 15 minutes after the first failures the account opens again
