@@ -221,6 +221,7 @@ def login(session: Session, email: str, password: str, address: str,
     now = now or utcnow()
     email = (email or "").strip().lower()[:254]
     address = (address or "unknown")[:64]
+    purge_expired(session, limits, now)  # housekeeping, a cheap indexed delete per login
     if login_blocked(session, email, address, now):
         audit(session, None, "login_blocked", detail=None, address=address, now=now,
               staff_email=email or None)
