@@ -8,6 +8,7 @@ only as argon2id hashes; session tokens only as SHA-256 hashes (the cookie holds
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -177,6 +178,61 @@ def visible_client(session: Session, staff: Staff, public_id: str) -> Client:
     return client
 
 
+# --- second factor (TOTP, RFC 6238: 6 digits, 30 s steps) -----------------------------------
+
+TOTP_STEP = 30
+ISSUER = "IPT Companion"
+
+
+def new_totp_secret() -> str:
+    """A random base32 secret for an authenticator app."""
+    import pyotp
+
+    return pyotp.random_base32()
+
+
+def totp_uri(email: str, secret: str) -> str:
+    """The otpauth:// address an authenticator app reads (as text or a QR code)."""
+    import pyotp
+
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
+
+
+def totp_step(secret: str, code: str | None, last_step: int | None, now: datetime) -> int | None:
+    """The time step ``code`` belongs to (now, or one step either side for clock drift), if
+    it is right and newer than the last one used; else None (a code works once)."""
+    import pyotp
+
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // TOTP_STEP
+    for step in (current - 1, current, current + 1):
+        if (last_step is None or step > last_step) and hmac.compare_digest(
+                totp.at(step * TOTP_STEP), code):
+            return step
+    return None
+
+
+def enable_totp(session: Session, staff: Staff, secret: str, code: str,
+                now: datetime | None = None) -> Staff:
+    """Turn on the second factor once a code from the app proves it was set up right."""
+    step = totp_step(secret, code, None, now or utcnow())
+    if step is None:
+        raise InvalidInput("that code does not match: check the phone's clock and try again")
+    staff.totp_secret, staff.totp_last_step = secret, step
+    session.flush()
+    return staff
+
+
+def disable_totp(session: Session, staff: Staff) -> Staff:
+    """Turn off the second factor."""
+    staff.totp_secret, staff.totp_last_step = None, None
+    session.flush()
+    return staff
+
+
 # --- logins and sessions --------------------------------------------------------------------
 
 
@@ -215,9 +271,10 @@ class LoginResult:
 
 
 def login(session: Session, email: str, password: str, address: str,
-          limits: Limits = Limits(), now: datetime | None = None) -> LoginResult:
+          limits: Limits = Limits(), now: datetime | None = None,
+          code: str | None = None) -> LoginResult:
     """Check a login; on success open a session, on failure count it (same answer for an
-    unknown e-mail, a wrong password or a disabled account)."""
+    unknown e-mail, a wrong password, a missing or wrong one-time code, a disabled account)."""
     now = now or utcnow()
     email = (email or "").strip().lower()[:254]
     address = (address or "unknown")[:64]
@@ -228,6 +285,10 @@ def login(session: Session, email: str, password: str, address: str,
         return LoginResult("blocked")
     staff = session.scalar(sa.select(Staff).where(Staff.email == email)) if email else None
     ok = verify_password(staff.password_hash if staff else None, password)
+    step = None
+    if ok and staff is not None and staff.totp_secret:
+        step = totp_step(staff.totp_secret, code, staff.totp_last_step, now)
+        ok = step is not None
     if not ok or staff is None or not staff.active:
         session.add(LoginFailure(email=email, address=address, attempted_at=now))
         audit(session, None, "login_failed", address=address, now=now, staff_email=email or None)
@@ -236,6 +297,8 @@ def login(session: Session, email: str, password: str, address: str,
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = _hasher.hash(password)
     staff.last_login_at = now
+    if step is not None:
+        staff.totp_last_step = step
     session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(StaffSession(token_hash=_token_hash(token), staff_id=staff.id, csrf_token=csrf,

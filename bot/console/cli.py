@@ -32,6 +32,7 @@ def read_password(prompt: str = "Password: ") -> str:
 def staff_dict(st) -> dict:
     """An account as output (never its hash)."""
     return {"email": st.email, "role": st.role, "active": st.active,
+            "second_factor": bool(st.totp_secret),
             "created": st.created_at.isoformat(),
             "last_login": st.last_login_at.isoformat() if st.last_login_at else None}
 
@@ -54,7 +55,7 @@ def cmd_staff_list(args, s) -> int:
     from bot.console import accounts
 
     rows = [staff_dict(st) for st in accounts.list_staff(s)]
-    emit(args, rows, table(rows, ["email", "role", "active", "last_login"]))
+    emit(args, rows, table(rows, ["email", "role", "active", "second_factor", "last_login"]))
     return 0
 
 
@@ -79,6 +80,34 @@ def cmd_staff_active(args, s) -> int:
     accounts.set_active(s, st, args.cmd == "enable")
     accounts.audit(s, None, f"{args.cmd}_staff", detail=st.email, staff_email="ipt-admin")
     emit(args, staff_dict(st), f"{st.email} {args.cmd}d")
+    return 0
+
+
+def cmd_staff_totp(args, s) -> int:
+    """Set up (or with --off remove) an authenticator app as a second factor."""
+    from bot.admin.cli import UsageError, emit
+    from bot.console import accounts
+    from bot.store.services import InvalidInput
+
+    st = accounts.get_staff(s, args.email)
+    if args.off:
+        accounts.disable_totp(s, st)
+        accounts.audit(s, None, "totp_off", detail=st.email, staff_email="ipt-admin")
+        emit(args, staff_dict(st), f"{st.email} signs in with the password only")
+        return 0
+    secret = accounts.new_totp_secret()
+    print(f"In the authenticator app, add this key: {secret}\n"
+          f"(or open: {accounts.totp_uri(st.email, secret)})", file=sys.stderr)
+    if sys.stdin.isatty():
+        code = input("Then type the 6-digit code it shows: ")
+    else:
+        code = sys.stdin.readline()
+    try:
+        accounts.enable_totp(s, st, secret, code.strip())
+    except InvalidInput as e:
+        raise UsageError(str(e)) from None
+    accounts.audit(s, None, "totp_on", detail=st.email, staff_email="ipt-admin")
+    emit(args, staff_dict(st), f"{st.email} now needs a one-time code to sign in")
     return 0
 
 
@@ -115,6 +144,9 @@ def register(groups, sub, client_group, parser_class) -> None:
     sub(g, "list", cmd_staff_list, "list console accounts")
     sub(g, "password", cmd_staff_password, "set a new password").add_argument("email")
     sub(g, "disable", cmd_staff_active, "disable an account").add_argument("email")
+    p = sub(g, "totp", cmd_staff_totp, "set up an authenticator app (one-time codes)")
+    p.add_argument("email")
+    p.add_argument("--off", action="store_true", help="remove the second factor")
     sub(g, "enable", cmd_staff_active, "enable an account").add_argument("email")
     p = sub(client_group, "assign", cmd_client_assign, "assign a client to a clinician")
     p.add_argument("client")

@@ -251,8 +251,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     email = str(form.get("email", ""))[:254]
     password = str(form.get("password", ""))[:accounts.MAX_PASSWORD]
+    code = str(form.get("code", ""))[:16]
     result = await run(request, accounts.login, email, password, address(request),
-                       settings.limits, now(request))
+                       settings.limits, now(request), code)
     target = _local_path(form.get("next"))
     if result.outcome == "ok":
         response = _see_other(target)
@@ -264,7 +265,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         failures = await run(request, accounts.recent_failures, email.strip().lower(),
                              now(request))
         await asyncio.sleep(settings.fail_delay * min(2 ** max(failures - 1, 0), 8))
-        message, status = "The e-mail address or the password is not right.", 401
+        message = "The e-mail address, the password or the one-time code is not right."
+        status = 401
     else:
         message = ("Too many failed sign-ins for this account or from this address. "
                    "Wait 15 minutes, then try again.")
@@ -305,7 +307,8 @@ async def clients(request: web.Request) -> web.Response:
     q = request.query.get("q", "")[:80]
     status = request.query.get("status", "active")
     rows = await run(request, views.client_rows, request["staff"], q, status, now(request))
-    return render(request, "clients.html", rows=rows, q=q, status=status, now=now(request))
+    return render(request, "clients.html", rows=rows, q=q, status=status, now=now(request),
+                  notice=request.query.get("done", ""))
 
 
 async def client(request: web.Request) -> web.Response:
@@ -342,6 +345,59 @@ async def export_json(request: web.Request) -> web.Response:
     )
 
 
+CSV_COLUMNS = ["record", "id", "time_utc", "value", "status", "assignment", "title",
+               "what_done", "how_it_went", "obstacles", "note"]
+
+
+def client_csv(s, c) -> str:
+    """The client's between-session records as one CSV table, one row per record."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS)
+    w.writeheader()
+
+    def iso(t):
+        return t.astimezone(timezone.utc).isoformat() if t else ""
+
+    for ci in reversed(services.list_checkins(s, c)):
+        w.writerow({"record": "checkin", "id": ci.id, "time_utc": iso(ci.created_at),
+                    "value": ci.mood, "note": ci.note or "",
+                    "status": {True: "worked_on_homework", False: "no_homework"}.get(
+                        ci.worked_on_homework, "")})
+    for a in reversed(services.list_assignments(s, c)):
+        w.writerow({"record": "assignment", "id": a.id, "time_utc": iso(a.assigned_at),
+                    "status": a.status, "title": a.title, "note": a.details or ""})
+    for e in reversed(services.list_homework_entries(s, c)):
+        w.writerow({"record": "homework_entry", "id": e.id, "time_utc": iso(e.created_at),
+                    "value": "" if e.feeling is None else e.feeling,
+                    "assignment": e.assignment_id or "", "what_done": e.what_done,
+                    "how_it_went": e.how_it_went or "", "obstacles": e.obstacles or ""})
+    for a in services.list_appointments(s, c, include_past=True):
+        w.writerow({"record": "session", "id": a.id, "time_utc": iso(a.starts_at),
+                    "value": a.duration_minutes, "status": a.status,
+                    "note": f"cannot come (asked {iso(a.cancel_requested_at)})"
+                    if a.cancel_requested_at else ""})
+    for f in reversed(services.list_flags(s, c)):
+        w.writerow({"record": "safety_flag", "id": f.id, "time_utc": iso(f.created_at),
+                    "title": f.category,
+                    "status": f"acknowledged {iso(f.reviewed_at)} by {f.reviewed_by or ''}"
+                    if f.reviewed_at else "open"})
+    return buf.getvalue()
+
+
+async def export_csv(request: web.Request) -> web.Response:
+    staff, pid = request["staff"], request.match_info["pid"]
+
+    def work(s):
+        c = accounts.visible_client(s, staff, pid)
+        accounts.audit(s, staff, "export_client", c.public_id, detail="csv",
+                       address=address(request), now=now(request))
+        return c.public_id, client_csv(s, c)
+
+    public_id, text = await run(request, work)
+    return web.Response(text=text, content_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{public_id}.csv"'})
+
+
 # --- actions (each behind a confirmation page) -----------------------------------------------
 
 ACTIONS: dict[str, str] = {
@@ -349,7 +405,13 @@ ACTIONS: dict[str, str] = {
     "book_session": "Book this session",
     "move_session": "Move this session",
     "cancel_session": "Cancel this session",
+    "set_reminders": "Change the reminders",
+    "set_status": "Change the status",
+    "new_code": "Issue a new enrolment code",
+    "erase_client": "Erase this client and all their data",
 }
+# Only administrators may erase (as only they manage the clinic's records as a whole).
+ADMIN_ACTIONS = ("erase_client",)
 
 
 def _parse_when(text: str, tz: str) -> datetime:
@@ -361,29 +423,47 @@ def _parse_when(text: str, tz: str) -> datetime:
         raise services.InvalidInput("Give the date and time as YYYY-MM-DD HH:MM.") from None
 
 
-def _do_action(s, staff, c, action: str, form, when_now: datetime) -> tuple[str, str]:
-    """Run one action through the CLI's service functions; (audit detail, notice)."""
+def _do_action(s, staff, c, action: str, form, when_now: datetime) -> tuple[str, str, dict]:
+    """Run one action through the CLI's service functions: (audit detail, notice, and what to
+    show once on a result page instead of going back to the client, e.g. a new code)."""
     if action == "assign_homework":
         due = form.get("due") or None
         hw = services.assign_homework(s, c, str(form.get("title", "")),
                                       str(form.get("details", "")) or None,
                                       int(due) if due else None)
-        return f"assignment {hw.id}", "Homework assigned."
+        return f"assignment {hw.id}", "Homework assigned.", {}
     if action == "book_session":
         minutes = int(form.get("minutes") or 50)
         a = services.book_appointment(s, c, _parse_when(str(form.get("at", "")), c.timezone),
                                       minutes, now=when_now)
-        return f"appointment {a.id}", "Session booked."
+        return f"appointment {a.id}", "Session booked.", {}
+    if action == "set_reminders":
+        choice = str(form.get("reminders", "")).strip()
+        services.update_client(s, c, reminder_choice=choice, now=when_now)
+        return f"reminders={c.reminder_leads if c.reminder_leads is not None else 'default'}", \
+            "Reminders changed.", {}
+    if action == "set_status":
+        services.update_client(s, c, status=str(form.get("status", "")))
+        return f"status={c.status}", "Status changed.", {}
+    if action == "new_code":
+        code = services.new_code(s, c, when_now)
+        return "new code", "", {"code": code,
+                                "expires": when_now + services.CODE_VALID_FOR}
+    if action == "erase_client":
+        if str(form.get("confirm_id", "")).strip().upper() != c.public_id:
+            raise services.InvalidInput(f"type the client id {c.public_id} to confirm")
+        removed = services.delete_client(s, c)
+        return f"erased ({sum(removed.values())} rows)", "", {"erased": True}
     appt = services.get_appointment(s, int(form.get("appointment") or 0))
     if appt.client_id != c.id:
         raise services.NotFound("no such session for this client")
     if action == "move_session":
         services.move_appointment(s, appt, _parse_when(str(form.get("at", "")), c.timezone),
                                   now=when_now)
-        return f"appointment {appt.id}", "Session moved."
+        return f"appointment {appt.id}", "Session moved.", {}
     if action == "cancel_session":
         services.cancel_appointment(s, appt)
-        return f"appointment {appt.id}", "Session cancelled."
+        return f"appointment {appt.id}", "Session cancelled.", {}
     raise Refused(404, "Unknown action.")
 
 
@@ -391,30 +471,70 @@ async def action(request: web.Request) -> web.StreamResponse:
     staff, pid, name = request["staff"], request.match_info["pid"], request.match_info["action"]
     if name not in ACTIONS:
         raise Refused(404, "Unknown action.")
+    if name in ADMIN_ACTIONS and staff.role != "admin":
+        raise Refused(403, "Only administrators can do this.")
     form = request["form"]
     confirmed = form.get("confirm") == "yes"
     when_now = now(request)
 
     def work(s):
         c = accounts.visible_client(s, staff, pid)
+        public_id, display_name, tz = c.public_id, c.display_name, c.timezone
         if not confirmed:
-            return c.public_id, c.display_name, None, None
+            return public_id, display_name, tz, None, None, {}
         try:
             with s.begin_nested():
-                detail, notice = _do_action(s, staff, c, name, form, when_now)
+                detail, notice, shown = _do_action(s, staff, c, name, form, when_now)
         except (services.InvalidInput, ValueError) as e:
-            return c.public_id, c.display_name, None, str(e)
-        accounts.audit(s, staff, name, c.public_id, detail=detail, address=address(request),
+            return public_id, display_name, tz, None, str(e), {}
+        accounts.audit(s, staff, name, public_id, detail=detail, address=address(request),
                        now=when_now)
-        return c.public_id, c.display_name, notice, None
+        return public_id, display_name, tz, notice, None, shown
 
-    public_id, display_name, notice, error = await run(request, work)
+    public_id, display_name, tz, notice, error, shown = await run(request, work)
+    if shown.get("erased"):
+        raise web.HTTPSeeOther(f"/clients?done={quote(f'{public_id} erased.')}")
+    if shown:
+        return render(request, "shown_once.html", public_id=public_id, name=display_name,
+                      code=shown["code"], expires=views.local(shown["expires"], tz))
     if notice:
         raise web.HTTPSeeOther(f"/clients/{public_id}?done={quote(notice)}")
     fields = {k: str(v) for k, v in form.items() if k not in ("csrf", "confirm")}
     return render(request, "confirm.html", http_status=400 if error else 200, action=name,
                   label=ACTIONS[name], fields=fields, public_id=public_id, name=display_name,
                   error=error)
+
+
+async def enrol(request: web.Request) -> web.StreamResponse:
+    """A new client and their first enrolment code, shown once; a clinician's own client."""
+    staff, form = request["staff"], request["form"]
+    fields = {k: str(v) for k, v in form.items() if k not in ("csrf", "confirm")}
+    if form.get("confirm") != "yes":
+        return render(request, "confirm_enrol.html", fields=fields, error=None)
+    when_now = now(request)
+
+    def work(s):
+        sessions = str(form.get("sessions", "")).strip()
+        try:
+            with s.begin_nested():
+                c, code = services.create_client(
+                    s, str(form.get("name", "")), str(form.get("tz", "")).strip() or "UTC",
+                    int(sessions) if sessions else None, now=when_now)
+                if staff.role != "admin":
+                    accounts.assign_client(s, c, staff, when_now)
+        except (services.InvalidInput, ValueError) as e:
+            return None, str(e)
+        accounts.audit(s, staff, "enrol_client", c.public_id, address=address(request),
+                       now=when_now)
+        return (c.public_id, c.display_name, code, views.local(
+            when_now + services.CODE_VALID_FOR, c.timezone)), None
+
+    done, error = await run(request, work)
+    if error:
+        return render(request, "confirm_enrol.html", http_status=400, fields=fields, error=error)
+    public_id, name, code, expires = done
+    return render(request, "shown_once.html", public_id=public_id, name=name, code=code,
+                  expires=expires, new=True)
 
 
 async def acknowledge(request: web.Request) -> web.StreamResponse:
@@ -513,6 +633,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     r.add_get("/clients", clients)
     r.add_get("/clients/{pid}", client)
     r.add_get("/clients/{pid}/export.json", export_json)
+    r.add_get("/clients/{pid}/export.csv", export_csv)
+    r.add_post("/clients/new", enrol)
     r.add_post("/clients/{pid}/flags/{flag:\\d+}/acknowledge", acknowledge)
     r.add_post("/clients/{pid}/do/{action}", action)
     r.add_get("/admin/audit", audit_page)

@@ -270,6 +270,10 @@ class Staff(Base):
     active = sa.Column(sa.Boolean, nullable=False, default=True)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     last_login_at = sa.Column(UTCDateTime)
+    # Optional second factor: the TOTP secret (base32), and the last time step used, so a
+    # code cannot be used twice.
+    totp_secret = sa.Column(sa.String(64))
+    totp_last_step = sa.Column(sa.BigInteger)
 
 
 class StaffSession(Base):

@@ -47,9 +47,18 @@ def test_the_same_email_twice_is_refused(url):
         accounts.add_staff(s, "LEE@clinic.example", "admin", seed.PASSWORD)
 
 
-def _login(url, email="lee@clinic.example", password=seed.PASSWORD, address="10.0.0.1", now=NOW):
+def _login(url, email="lee@clinic.example", password=seed.PASSWORD, address="10.0.0.1", now=NOW,
+           code=None):
     with db.unit_of_work(url) as s:
-        return accounts.login(s, email, password, address, LIMITS, now)
+        return accounts.login(s, email, password, address, LIMITS, now, code)
+
+
+def wrong_code(secret: str, at: datetime) -> str:
+    """A six-digit code that is not valid at ``at`` (nor one step either side)."""
+    import pyotp
+
+    valid = {pyotp.TOTP(secret).at(at + timedelta(seconds=d)) for d in (-30, 0, 30)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
 
 
 def test_login_opens_a_session_that_ends_when_idle_or_too_old(url):
@@ -193,3 +202,33 @@ def test_a_new_password_or_disabling_ends_sessions(url):
     with db.unit_of_work(url) as s:
         accounts.set_active(s, accounts.get_staff(s, "lee@clinic.example"), False)
         assert accounts.session_for(s, token, LIMITS, NOW) is None
+
+
+def test_a_second_factor_needs_a_fresh_code_from_the_app(url):
+    import pyotp
+
+    with db.unit_of_work(url) as s:
+        st = seed.staff(s, "lee@clinic.example")
+        secret = accounts.new_totp_secret()
+        with pytest.raises(services.InvalidInput, match="does not match"):
+            accounts.enable_totp(s, st, secret, wrong_code(secret, NOW), NOW)
+        accounts.enable_totp(s, st, secret, pyotp.TOTP(secret).at(NOW), NOW)
+    totp = pyotp.TOTP(secret)
+    later = NOW + timedelta(minutes=5)
+    assert _login(url, now=later).outcome == "wrong"  # password alone is not enough
+    assert _login(url, now=later, code="12345").outcome == "wrong"
+    assert _login(url, now=later, code=wrong_code(secret, later)).outcome == "wrong"
+    with db.unit_of_work(url) as s:
+        ok = accounts.login(s, "lee@clinic.example", seed.PASSWORD, "10.0.0.1", LIMITS, later,
+                            code=totp.at(later))
+    assert ok.outcome == "ok"
+    with db.unit_of_work(url) as s:  # the same code again (a replay) is refused
+        again = accounts.login(s, "lee@clinic.example", seed.PASSWORD, "10.0.0.1", LIMITS,
+                               later + timedelta(seconds=5), code=totp.at(later))
+        assert again.outcome == "wrong"
+        # one step of clock drift is allowed
+        drift = later + timedelta(seconds=60)
+        assert accounts.login(s, "lee@clinic.example", seed.PASSWORD, "10.0.0.1", LIMITS,
+                              drift, code=totp.at(drift - timedelta(seconds=30))).outcome == "ok"
+        accounts.disable_totp(s, accounts.get_staff(s, "lee@clinic.example"))
+    assert _login(url, now=later + timedelta(minutes=5)).outcome == "ok"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
 
 import sqlalchemy as sa
 
@@ -53,4 +55,35 @@ def test_client_assign_and_remove(tmp_path, capsys, monkeypatch):
     with db.unit_of_work(url) as s:
         actions = list(s.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["add_staff", "assign_client", "unassign_client"]
+    db.dispose_all()
+
+
+def test_staff_totp_turns_on_only_with_a_matching_code(tmp_path, capsys, monkeypatch):
+    import pyotp
+
+    url = f"sqlite:///{tmp_path / 'ipt.db'}"
+    run(capsys, monkeypatch, url, "staff", "add", "--email", "kim@clinic.example", "--role",
+        "clinician", stdin="a very long password\n")
+    code, _, err = run(capsys, monkeypatch, url, "staff", "totp", "kim@clinic.example",
+                       stdin="000000\n")
+    secret = re.search(r"add this key: ([A-Z2-7]+)", err).group(1)
+    totp, t = pyotp.TOTP(secret), time.time()
+    if "000000" not in {totp.at(t + d) for d in (-30, 0, 30)}:
+        assert code == 2 and "does not match" in err
+
+    class Reader(io.StringIO):
+        """Answers with the code of the key printed just before."""
+
+        def readline(self, *a):
+            key = re.search(r"add this key: ([A-Z2-7]+)", capsys.readouterr().err).group(1)
+            return pyotp.TOTP(key).now() + "\n"
+
+    monkeypatch.setattr("sys.stdin", Reader())
+    assert main(["--database-url", url, "staff", "totp", "kim@clinic.example"]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, monkeypatch, url, "--json", "staff", "list")
+    assert json.loads(out)[0]["second_factor"] is True
+    code, out, _ = run(capsys, monkeypatch, url, "--json", "staff", "totp", "kim@clinic.example",
+                       "--off")
+    assert code == 0 and json.loads(out)["second_factor"] is False
     db.dispose_all()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -52,7 +55,7 @@ def test_a_wrong_password_waits_and_says_nothing_about_which_part_was_wrong(cons
         r = http.post(f"{console.url}/login", timeout=30, data={
             "csrf": csrf_of(form.text), "email": email, "password": "not the password"})
         answers.append((r.status_code, time.monotonic() - t))
-        assert "The e-mail address or the password is not right." in r.text
+        assert "The e-mail address, the password or the one-time code is not right." in r.text
         assert "ipt_console=" not in r.headers.get("Set-Cookie", "")
         form = r
     assert all(status == 401 and took >= 0.4 for status, took in answers), answers
@@ -206,3 +209,98 @@ def test_a_busy_session_still_ends_at_its_absolute_limit(short_console):
     time.sleep(max(0.0, 6.3 - (time.monotonic() - started)))
     r = http.get(f"{short_console.url}/clients", allow_redirects=False, timeout=10)
     assert r.status_code == 303
+
+
+def test_enrolling_shows_the_code_once_and_assigns_a_clinicians_new_client(console):
+    http = console.login("kim@clinic.example")
+    token = csrf_of(http.get(f"{console.url}/clients", timeout=10).text)
+    form = {"csrf": token, "name": "Jo New", "tz": "Europe/Lisbon", "sessions": "12"}
+    ask = http.post(f"{console.url}/clients/new", data=form, timeout=10)
+    assert ask.status_code == 200 and "Enrol this client?" in ask.text
+    assert "Jo New" not in http.get(f"{console.url}/clients", timeout=10).text
+    done = http.post(f"{console.url}/clients/new", data={**form, "confirm": "yes"}, timeout=10)
+    code = re.search(r'<p class="code"[^>]*>([A-Z0-9-]+)</p>', done.text).group(1)
+    assert done.headers["Cache-Control"] == "no-store"
+    listing = http.get(f"{console.url}/clients", timeout=10).text
+    assert "Jo New" in listing
+    pid = re.search(r'href="/clients/(C-[A-Z0-9]+)">Jo New', listing).group(1)
+    page = http.get(f"{console.url}/clients/{pid}", timeout=10).text
+    assert code not in page and "kim@clinic.example" in page  # shown once; assigned to Kim
+    rows = audit_rows(console.database_url)
+    assert ("kim@clinic.example", "enrol_client", pid, None) in rows
+    assert not [r for r in rows if code in str(r)]
+    bad = http.post(f"{console.url}/clients/new", timeout=10,
+                    data={**form, "tz": "Mars/Olympus", "confirm": "yes"})
+    assert bad.status_code == 400 and "unknown time zone" in bad.text
+
+
+def test_reminders_status_and_a_new_code(console):
+    http = console.login("lee@clinic.example")
+    pid = console.clients["robin"]
+    token = csrf_of(http.get(f"{console.url}/clients/{pid}", timeout=10).text)
+    r = http.post(f"{console.url}/clients/{pid}/do/set_reminders", timeout=10,
+                  data={"csrf": token, "reminders": "day_before", "confirm": "yes"})
+    assert "Reminders changed." in r.text and "<dd>1440</dd>" in r.text
+    r = http.post(f"{console.url}/clients/{pid}/do/set_reminders", timeout=10,
+                  data={"csrf": token, "reminders": "sometimes", "confirm": "yes"})
+    assert r.status_code == 400 and "reminders must be" in r.text
+    r = http.post(f"{console.url}/clients/{pid}/do/new_code", timeout=10,
+                  data={"csrf": token, "confirm": "yes"})
+    assert re.search(r'<p class="code"[^>]*>[A-Z0-9]{4}-[A-Z0-9]{4}</p>', r.text)
+    http.post(f"{console.url}/clients/{pid}/do/set_reminders", timeout=10,
+              data={"csrf": token, "reminders": "default", "confirm": "yes"})
+
+
+def test_csv_export_has_one_row_per_record(console):
+    http = console.login("lee@clinic.example")
+    pid = console.clients["robin"]
+    r = http.get(f"{console.url}/clients/{pid}/export.csv", timeout=10)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    kinds = [row["record"] for row in rows]
+    assert kinds.count("checkin") == 200 and kinds.count("homework_entry") == 3
+    assert kinds.count("safety_flag") == 1 and kinds.count("session") >= 3
+    assert ("lee@clinic.example", "export_client", pid, "csv") in audit_rows(console.database_url)
+
+
+def test_only_an_admin_erases_and_the_audit_keeps_the_id(console):
+    pid = console.clients["sasha"]
+    kim = console.login("kim@clinic.example")
+    token = csrf_of(kim.get(f"{console.url}/clients/{pid}", timeout=10).text)
+    r = kim.post(f"{console.url}/clients/{pid}/do/erase_client", timeout=10,
+                 data={"csrf": token, "confirm": "yes", "confirm_id": pid})
+    assert r.status_code == 403
+    admin = console.login("admin@clinic.example")
+    token = csrf_of(admin.get(f"{console.url}/clients/{pid}", timeout=10).text)
+    wrong = admin.post(f"{console.url}/clients/{pid}/do/erase_client", timeout=10,
+                       data={"csrf": token, "confirm": "yes", "confirm_id": "C-XXXXXX"})
+    assert wrong.status_code == 400
+    done = admin.post(f"{console.url}/clients/{pid}/do/erase_client", timeout=10,
+                      data={"csrf": token, "confirm": "yes", "confirm_id": pid.lower()})
+    assert done.status_code == 200 and f"{pid} erased." in done.text
+    assert admin.get(f"{console.url}/clients/{pid}", timeout=10).status_code == 404
+    rows = audit_rows(console.database_url)
+    assert any(r[1] == "erase_client" and r[2] == pid for r in rows)
+    assert ("kim@clinic.example", "view_client", pid, None) in rows
+
+
+def test_an_account_with_a_second_factor_needs_the_code_at_sign_in(console):
+    import pyotp
+
+    from bot.console import accounts
+    from tests.console import seed
+
+    with db.unit_of_work(console.database_url) as s:
+        st = seed.staff(s, "otp@clinic.example", "clinician")
+        secret = accounts.new_totp_secret()
+        # set up with the previous step's code, so the current one is still unused
+        before = utcnow() - timedelta(seconds=30)
+        accounts.enable_totp(s, st, secret, pyotp.TOTP(secret).at(before), before)
+    http = requests.Session()
+    form = http.get(f"{console.url}/login", timeout=10)
+    r = http.post(f"{console.url}/login", timeout=30, data={
+        "csrf": csrf_of(form.text), "email": "otp@clinic.example", "password": seed.PASSWORD})
+    assert r.status_code == 401
+    r = http.post(f"{console.url}/login", timeout=30, data={
+        "csrf": csrf_of(r.text), "email": "otp@clinic.example", "password": seed.PASSWORD,
+        "code": pyotp.TOTP(secret).now()})
+    assert r.status_code == 200 and r.url.endswith("/clients")
