@@ -317,10 +317,12 @@ async def client(request: web.Request) -> web.Response:
     def work(s):
         c = accounts.visible_client(s, staff, pid)
         page = views.client_page(s, c, now(request))
+        team = [st.email for st in accounts.list_staff(s)
+                if st.active and st.role == "clinician"] if staff.role == "admin" else []
         accounts.audit(s, staff, "view_client", c.public_id, address=address(request),
                        now=now(request))
         return request.app[TEMPLATES].get_template("client.html").render(
-            staff=staff, csrf=request["csrf"], path=request.path, p=page, c=c,
+            staff=staff, csrf=request["csrf"], path=request.path, p=page, c=c, team=team,
             now=now(request), notice=request.query.get("done", ""))
 
     html = await run(request, work)
@@ -409,9 +411,11 @@ ACTIONS: dict[str, str] = {
     "set_status": "Change the status",
     "new_code": "Issue a new enrolment code",
     "erase_client": "Erase this client and all their data",
+    "assign_clinician": "Assign this clinician",
+    "unassign_clinician": "Remove this clinician",
 }
-# Only administrators may erase (as only they manage the clinic's records as a whole).
-ADMIN_ACTIONS = ("erase_client",)
+# Only administrators erase clients and decide who sees them.
+ADMIN_ACTIONS = ("erase_client", "assign_clinician", "unassign_clinician")
 
 
 def _parse_when(text: str, tz: str) -> datetime:
@@ -449,6 +453,13 @@ def _do_action(s, staff, c, action: str, form, when_now: datetime) -> tuple[str,
         code = services.new_code(s, c, when_now)
         return "new code", "", {"code": code,
                                 "expires": when_now + services.CODE_VALID_FOR}
+    if action in ("assign_clinician", "unassign_clinician"):
+        clinician = accounts.get_staff(s, str(form.get("staff", "")))
+        if action == "assign_clinician":
+            accounts.assign_client(s, c, clinician, when_now)
+            return clinician.email, f"Assigned to {clinician.email}.", {}
+        accounts.unassign_client(s, c, clinician)
+        return clinician.email, f"No longer assigned to {clinician.email}.", {}
     if action == "erase_client":
         if str(form.get("confirm_id", "")).strip().upper() != c.public_id:
             raise services.InvalidInput(f"type the client id {c.public_id} to confirm")
@@ -485,7 +496,7 @@ async def action(request: web.Request) -> web.StreamResponse:
         try:
             with s.begin_nested():
                 detail, notice, shown = _do_action(s, staff, c, name, form, when_now)
-        except (services.InvalidInput, ValueError) as e:
+        except (services.StoreError, ValueError) as e:
             return public_id, display_name, tz, None, str(e), {}
         accounts.audit(s, staff, name, public_id, detail=detail, address=address(request),
                        now=when_now)
@@ -614,6 +625,24 @@ async def staff_add(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin/staff?done={quote('Account created for ' + email)}")
 
 
+async def staff_active(request: web.Request) -> web.StreamResponse:
+    _admin(request)
+    admin, form = request["staff"], request["form"]
+    email, active = str(form.get("email", "")), form.get("active") == "yes"
+    if email.strip().lower() == admin.email:
+        raise Refused(400, "You cannot disable your own account.")
+
+    def work(s):
+        st = accounts.set_active(s, accounts.get_staff(s, email), active)
+        accounts.audit(s, admin, "enable_staff" if active else "disable_staff", detail=st.email,
+                       address=address(request), now=now(request))
+        return st.email
+
+    done = await run(request, work)
+    verb = "enabled" if active else "disabled (their sessions ended)"
+    raise web.HTTPSeeOther(f"/admin/staff?done={quote(f'{done} {verb}.')}")
+
+
 # --- app ------------------------------------------------------------------------------------
 
 
@@ -640,6 +669,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     r.add_get("/admin/audit", audit_page)
     r.add_get("/admin/staff", staff_page)
     r.add_post("/admin/staff", staff_add)
+    r.add_post("/admin/staff/active", staff_active)
     r.add_static("/static/", HERE / "static", append_version=False)
     return app
 

@@ -304,3 +304,31 @@ def test_an_account_with_a_second_factor_needs_the_code_at_sign_in(console):
         "csrf": csrf_of(r.text), "email": "otp@clinic.example", "password": seed.PASSWORD,
         "code": pyotp.TOTP(secret).now()})
     assert r.status_code == 200 and r.url.endswith("/clients")
+
+
+def test_an_admin_assigns_a_clinician_and_disables_an_account(console):
+    admin = console.login("admin@clinic.example")
+    pid = console.clients["robin"]
+    token = csrf_of(admin.get(f"{console.url}/clients/{pid}", timeout=10).text)
+    admin.post(f"{console.url}/clients/{pid}/do/assign_clinician", timeout=10,
+               data={"csrf": token, "staff": "kim@clinic.example", "confirm": "yes"})
+    kim = console.login("kim@clinic.example")
+    assert kim.get(f"{console.url}/clients/{pid}", timeout=10).status_code == 200
+    lee = console.login("lee@clinic.example")
+    r = lee.post(f"{console.url}/clients/{pid}/do/unassign_clinician", timeout=10, data={
+        "csrf": csrf_of(lee.get(f"{console.url}/clients", timeout=10).text),
+        "staff": "kim@clinic.example", "confirm": "yes"})
+    assert r.status_code == 403  # clinicians do not decide who sees a client
+    admin.post(f"{console.url}/clients/{pid}/do/unassign_clinician", timeout=10,
+               data={"csrf": token, "staff": "kim@clinic.example", "confirm": "yes"})
+    assert kim.get(f"{console.url}/clients/{pid}", timeout=10).status_code == 404
+    admin.post(f"{console.url}/admin/staff/active", timeout=10,
+               data={"csrf": token, "email": "kim@clinic.example", "active": "no"})
+    r = kim.get(f"{console.url}/clients", allow_redirects=False, timeout=10)
+    assert r.status_code == 303  # the disabled account's session ended at once
+    admin.post(f"{console.url}/admin/staff/active", timeout=10,
+               data={"csrf": token, "email": "kim@clinic.example", "active": "yes"})
+    console.login("kim@clinic.example")
+    rows = audit_rows(console.database_url)
+    assert ("admin@clinic.example", "assign_clinician", pid, "kim@clinic.example") in rows
+    assert ("admin@clinic.example", "disable_staff", None, "kim@clinic.example") in rows
