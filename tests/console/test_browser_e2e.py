@@ -110,3 +110,33 @@ def test_a_clinician_opening_another_clinicians_client_sees_nothing_of_it(browse
     expect(page.get_by_role("alert")).to_contain_text("not yours to see")
     expect(page.locator("body")).not_to_contain_text("Sasha")
     page.context.close()
+
+
+def test_an_admin_books_a_session_through_the_confirmation_and_reads_the_audit_log(browser, console):
+    from datetime import datetime, timedelta
+
+    from bot.store.models import utcnow
+
+    page = new_page(browser, 1280, 900)
+    sign_in_with_the_keyboard(page, console.url, "admin@clinic.example")
+    page.get_by_role("link", name="Robin Example").click()
+    page.get_by_text("Book a session").click()
+    when = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT11:15")
+    page.get_by_label(re.compile("^Start")).fill(when)
+    page.get_by_role("button", name="Book…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book this session?")
+    assert page.evaluate(UNLABELLED) == []
+    page.get_by_role("button", name="Yes, book this session").click()
+    expect(page.get_by_role("status")).to_have_text("Session booked.")
+    shown = datetime.strptime(when, "%Y-%m-%dT%H:%M").strftime("%a %d %b %Y, %H:%M")
+    expect(page.locator("#sessions table").first).to_contain_text(shown)
+
+    page.get_by_role("link", name="Audit log").click()
+    rows = page.locator("table.list tbody tr")
+    expect(rows.first).to_contain_text("admin@clinic.example")
+    expect(page.locator("table.list")).to_contain_text("book_session")
+    expect(page.locator("table.list")).to_contain_text("view_client")
+    page.get_by_role("link", name="Staff").click()
+    expect(page.locator("table.list")).to_contain_text("lee@clinic.example")
+    assert page.evaluate(UNLABELLED) == []
+    page.context.close()
