@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -161,9 +162,13 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+_SAFE_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&+-]*")
+
+
 def _local_path(target: str | None) -> str:
-    """Only our own paths as a redirect target after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only our own paths as a redirect target after login (no "//host", no control or
+    space characters a browser would strip into one)."""
+    if target and _SAFE_PATH.fullmatch(target):
         return target
     return "/clients"
 
