@@ -303,6 +303,10 @@ def cmd_client_delete(args, s) -> int:
             return 1
     pid = c.public_id
     removed = services.delete_client(s, c)
+    from bot.console import accounts  # the audit log keeps the id, never the content
+
+    accounts.audit(s, None, "erase_client", pid, detail=f"erased ({sum(removed.values())} rows)",
+                   staff_email="ipt-admin")
     emit(
         args,
         {"id": pid, "deleted": True, "removed": removed},

@@ -87,3 +87,16 @@ def test_staff_totp_turns_on_only_with_a_matching_code(tmp_path, capsys, monkeyp
                        "--off")
     assert code == 0 and json.loads(out)["second_factor"] is False
     db.dispose_all()
+
+
+def test_erasing_from_the_command_line_is_audited_by_id(tmp_path, capsys, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'ipt.db'}"
+    code, out, _ = run(capsys, monkeypatch, url, "--json", "client", "add", "--name", "Sam")
+    pid = json.loads(out)["id"]
+    code, _, _ = run(capsys, monkeypatch, url, "client", "delete", pid, "--yes")
+    assert code == 0
+    with db.unit_of_work(url) as s:
+        rows = s.execute(sa.select(AuditEntry.staff_email, AuditEntry.action,
+                                   AuditEntry.client_public_id)).all()
+    assert [tuple(r) for r in rows] == [("ipt-admin", "erase_client", pid)]
+    db.dispose_all()
