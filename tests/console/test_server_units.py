@@ -44,3 +44,11 @@ def test_a_clients_words_are_shown_as_text_never_as_markup(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<b>Sam</b>" not in html and "&lt;b&gt;Sam&lt;/b&gt;" in html
+
+
+def test_tokens_compare_only_as_non_empty_strings():
+    from bot.console.server import _same
+
+    assert _same("abc", "abc")
+    assert not _same("abc", "abd") and not _same("", "") and not _same(None, None)
+    assert not _same(object(), "abc")
