@@ -8,6 +8,8 @@ Examples:
   ipt-admin appointment move 12 --at "2026-12-02 15:00"
   ipt-admin client set C-7KQ2MX --reminders 1440      # or off, default, 1440,60
   ipt-admin client export C-7KQ2MX > sam.json
+  ipt-admin staff add --email lee@clinic.example --role admin     # asks for a password
+  ipt-admin client assign C-7KQ2MX --staff sam@clinic.example
   ipt-admin db upgrade
 
 Times are shown in the client's time zone and accepted as ISO 8601 or "YYYY-MM-DD HH:MM"
@@ -323,6 +325,10 @@ def cmd_client_delete(args, s) -> int:
             return 1
     pid = c.public_id
     removed = services.delete_client(s, c)
+    from bot.console import accounts  # the audit log keeps the id, never the content
+
+    accounts.audit(s, None, "erase_client", pid, detail=f"erased ({sum(removed.values())} rows)",
+                   staff_email="ipt-admin")
     emit(
         args,
         {"id": pid, "deleted": True, "removed": removed},
@@ -579,6 +585,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub(g, "delete", cmd_client_delete, "erase a client and their conversations")
     p.add_argument("client")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    from bot.console.cli import register as register_console
+
+    register_console(groups, sub, g, _Parser)  # ipt-admin staff ..., client assign
 
     g = groups.add_parser("appointment", help="sessions").add_subparsers(
         dest="cmd", required=True, parser_class=_Parser

@@ -203,6 +203,8 @@ class SafetyFlag(Base):
     sender_id = sa.Column(sa.String(255))
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     reviewed_at = sa.Column(UTCDateTime)
+    # Who acknowledged it in the staff console (their e-mail, kept if the account goes).
+    reviewed_by = sa.Column(sa.String(254))
 
 
 class Reminder(Base):
@@ -249,3 +251,96 @@ class WebOutbox(Base):
     # JSON list of Rasa's bot messages ({"text", "buttons", ...}), as trigger_intent returned.
     messages = sa.Column(sa.Text, nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+# --- the staff console (bot/console) -------------------------------------------------------
+
+
+class Staff(Base):
+    """A clinic staff account for the web console: a clinician or an administrator."""
+
+    __tablename__ = "staff"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(254), nullable=False, unique=True)
+    # clinician | admin
+    role = sa.Column(sa.String(16), nullable=False)
+    # argon2id hash (argon2-cffi's encoded form); never the password.
+    password_hash = sa.Column(sa.String(255), nullable=False)
+    active = sa.Column(sa.Boolean, nullable=False, default=True)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at = sa.Column(UTCDateTime)
+    # Optional second factor: the TOTP secret (base32), and the last time step used, so a
+    # code cannot be used twice.
+    totp_secret = sa.Column(sa.String(64))
+    totp_last_step = sa.Column(sa.BigInteger)
+
+
+class StaffSession(Base):
+    """A signed-in console session; the cookie holds the token, we keep only its hash."""
+
+    __tablename__ = "staff_sessions"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    staff_id = sa.Column(
+        sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    csrf_token = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class LoginFailure(Base):
+    """A failed console login, kept a short while for the per-account and per-address limits."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.Index("ix_login_failures_email_time", "email", "attempted_at"),
+        sa.Index("ix_login_failures_address_time", "address", "attempted_at"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(254), nullable=False)
+    address = sa.Column(sa.String(64), nullable=False)
+    attempted_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ClientAssignment(Base):
+    """A client assigned to a clinician: the clinician sees this client in the console."""
+
+    __tablename__ = "client_assignments"
+    __table_args__ = (
+        sa.UniqueConstraint("client_id", "staff_id", name="uq_client_assignments_client_staff"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    client_id = sa.Column(sa.Integer, _client_fk(), nullable=False, index=True)
+    staff_id = sa.Column(
+        sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    assigned_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did or saw what, when: ids and action names only, never a client's words.
+
+    Not linked to the client row, so an erased client's entries stay (without content).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_at", "at"),
+        sa.Index("ix_audit_log_client", "client_public_id", "at"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    staff_email = sa.Column(sa.String(254))
+    # e.g. view_client, export_client, ack_flag, book_session, login, login_failed
+    action = sa.Column(sa.String(32), nullable=False)
+    client_public_id = sa.Column(sa.String(16))
+    # A record id or a short code (appointment 12, role=admin); never free text.
+    detail = sa.Column(sa.String(120))
+    address = sa.Column(sa.String(64))

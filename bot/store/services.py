@@ -27,6 +27,7 @@ from bot.store.models import (
     ChannelLink,
     CheckIn,
     Client,
+    ClientAssignment,
     CodeAttempt,
     EnrolmentCode,
     HomeworkAssignment,
@@ -740,7 +741,9 @@ def delete_client(session: Session, client: Client) -> dict[str, int]:
     senders = linked_senders(session, client)
     removed = {"conversation_events": delete_conversations(session, senders)}
     # Children first, explicitly, so erasure does not depend on ON DELETE CASCADE being on.
+    # The console's audit log names the client's public id only, and stays.
     for model in (
+        ClientAssignment,
         WebOutbox,
         Reminder,
         HomeworkEntry,

@@ -1,0 +1,1 @@
+"""The clinic's staff web console: accounts, client overview, audit log (docs/console.md)."""
