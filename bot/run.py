@@ -77,6 +77,10 @@ def edge_services(env: dict[str, str]) -> list[Service]:
     if _has_module("bot.web.__main__"):
         port = env.get("IPT_WEB_PORT", "8080")
         services.append(Service("web", [PY, "-m", "bot.web"], f"http://127.0.0.1:{port}/health"))
+    if _has_module("bot.console.__main__"):
+        port = env.get("IPT_CONSOLE_PORT", "8090")
+        services.append(Service("console", [PY, "-m", "bot.console"],
+                                f"http://127.0.0.1:{port}/health"))
     if env.get("TELEGRAM_BOT_TOKEN") and _has_module("bot.telegram.__main__"):
         services.append(Service("telegram", [PY, "-m", "bot.telegram"]))
     if _has_module("bot.worker.__main__"):
@@ -157,6 +161,8 @@ def ports_in_use(env: dict[str, str], services: list[Service]) -> list[int]:
     wanted = [int(env.get("IPT_ACTION_PORT", "5055")), int(env.get("IPT_RASA_PORT", "5005"))]
     if "web" in names:
         wanted.append(int(env.get("IPT_WEB_PORT", "8080")))
+    if "console" in names:
+        wanted.append(int(env.get("IPT_CONSOLE_PORT", "8090")))
     busy = []
     for port in wanted:
         with socket.socket() as probe:
@@ -228,6 +234,9 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
         ("  in a terminal:   IPT_ACTION_SECRET=$(cat var/secrets/action_secret) "
          ".venv/bin/rasa shell -m models/ipt.tar.gz"),
     ]
+    if "console" in names:
+        lines.append(f"  staff console:   http://127.0.0.1:{env.get('IPT_CONSOLE_PORT', '8090')}/ "
+                     "(first account: .venv/bin/ipt-admin staff add, docs/console.md)")
     lines.append("  Telegram:        " + ("on" if "telegram" in names else
                  "off (set TELEGRAM_BOT_TOKEN to turn it on, see docs/telegram.md)"))
     lines += ["Press Ctrl-C to stop everything.", ""]

@@ -46,6 +46,7 @@ def _launch(model_path: Path, tmp: Path, extra: dict[str, str] | None = None):
         **os.environ, MARK: mark, "IPT_VAR_DIR": str(tmp / "var"),
         "IPT_DATABASE_URL": f"sqlite:///{tmp / 'ipt.db'}", "IPT_ACTION_PORT": str(free_port()),
         "IPT_RASA_PORT": str(free_port()), "IPT_WEB_PORT": str(free_port()),
+        "IPT_CONSOLE_PORT": str(free_port()),
         "IPT_LOG_LEVEL": "WARNING", **(extra or {}),
     }
     env.pop("TELEGRAM_BOT_TOKEN", None)
