@@ -17,8 +17,10 @@ goes through, in order (docs/safety.md):
 
 Tiers (bot.crisis_categories): **certain** when a pattern matches and the model does not rule
 it out (P >= ``confirm_threshold``), or the model alone is sure (P >= ``certain_threshold``);
-**uncertain** when only a weaker signal is there (a pattern the model rules out, or P >=
-``uncertain_threshold``); otherwise **none**. Certain sets ``crisis_<category>``, uncertain
+**uncertain** when only a weaker signal is there (P >= ``uncertain_threshold``, or a pattern
+the model all but rules out, P >= ``pattern_floor``); otherwise **none**. The model scores the
+whole message and each of its sentences, and the most crisis-like one counts, so a crisis
+inside an ordinary question is not diluted by the question. Certain sets ``crisis_<category>``, uncertain
 sets ``safety_check``, both with confidence 1.0 so no fallback can undo them, and add a
 ``crisis`` property (tier, category, layer, pattern id, P; never the text) for the policy and
 the action.
@@ -27,6 +29,7 @@ the action.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +40,10 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import (
     FEATURE_TYPE_SENTENCE,
+    FEATURE_TYPE_SEQUENCE,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -108,6 +113,19 @@ def crisis_features(normal_texts: list[str], embeddings: np.ndarray) -> Any:
                       chars.transform(normal_texts)]).tocsr()
 
 
+def _token_states(message: Message) -> np.ndarray | None:
+    """The encoder's per-token states the featurizer left on the message (tokens x 384)."""
+    for feature in message.features:
+        if (feature.attribute == TEXT and feature.type == FEATURE_TYPE_SEQUENCE
+                and not feature.is_sparse() and feature.features.shape[-1] == 384):
+            return np.asarray(feature.features, dtype=np.float32)
+    return None
+
+
+# A sentence: up to the next full stop, question or exclamation mark, or line break.
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
 def _plain(text: str) -> str:
     return " ".join((text or "").lower().replace("’", "'").split())
 
@@ -122,9 +140,10 @@ class CrisisDetector(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         """Thresholds chosen on blind set A (docs/safety.md)."""
         return {
-            "certain_threshold": 0.7,
-            "uncertain_threshold": 0.35,
-            "confirm_threshold": 0.1,
+            "certain_threshold": 0.4,
+            "uncertain_threshold": 0.08,
+            "confirm_threshold": 0.2,
+            "pattern_floor": 0.03,
             "C": 16.0,
             "negatives_file": "data/safety/crisis_negatives.txt",
             "spacy_model": None,
@@ -145,6 +164,7 @@ class CrisisDetector(GraphComponent, IntentClassifier):
         self.certain_threshold = float(self.component_config["certain_threshold"])
         self.uncertain_threshold = float(self.component_config["uncertain_threshold"])
         self.confirm_threshold = float(self.component_config["confirm_threshold"])
+        self.pattern_floor = float(self.component_config["pattern_floor"])
         self._matchers: dict[int, Any] = {}
         self._nlp: Any = None
 
@@ -245,18 +265,45 @@ class CrisisDetector(GraphComponent, IntentClassifier):
         labels = match_labels(matcher, doc)
         return best_match(labels), any(label.startswith("age:") for label in labels)
 
+    def _units(self, message: Message, normal: str) -> tuple[list[str], np.ndarray]:
+        """The texts the learned layer scores, and their embeddings: the whole message, and
+        each of its sentences when it has several (a crisis inside an ordinary question).
+
+        A sentence's embedding is the mean of the encoder's token states over its span, from
+        the features already computed for the message: no second run of the encoder."""
+        texts = [normal]
+        vectors = [self._vectors([message.get(TEXT)], [message])[0]]
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        states = _token_states(message)
+        text = message.get(TEXT) or ""
+        spans = [m.span() for m in SENTENCE.finditer(text)]
+        if len(spans) > 1 and states is not None and len(tokens) == states.shape[0]:
+            for start, end in spans:
+                rows = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end
+                        and states[i].any()]
+                if len(rows) < 3:
+                    continue
+                mean = states[rows].mean(0)
+                texts.append(normalise(text[start:end]))
+                vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        return texts, np.vstack(vectors).astype(np.float32)
+
     def probabilities(self, message: Message, normal: str) -> dict[str, float]:
-        """P(class) for ``none`` and each category; empty when nothing was trained."""
+        """P(class) for ``none`` and each category, for the message or the sentence of it
+        that looks most like a crisis; empty when nothing was trained."""
         if self.arrays is None:
             return {}
-        x = crisis_features([normal], self._vectors([message.get(TEXT)], [message]))
-        scores = np.asarray(x @ self.arrays["coef"].T).reshape(-1) + self.arrays["intercept"]
+        texts, vectors = self._units(message, normal)
+        x = crisis_features(texts, vectors)
+        scores = np.asarray(x @ self.arrays["coef"].T) + self.arrays["intercept"]
         classes = [str(c) for c in self.arrays["classes"]]
-        if len(classes) == 2 and scores.shape[0] == 1:
-            scores = np.array([0.0, float(scores[0])])
-        scores = np.exp(scores - scores.max())
-        scores /= scores.sum()
-        return dict(zip(classes, scores.tolist()))
+        if len(classes) == 2 and scores.shape[1] == 1:
+            scores = np.hstack([np.zeros_like(scores), scores])
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores /= scores.sum(axis=1, keepdims=True)
+        none = classes.index(NONE_CLASS) if NONE_CLASS in classes else None
+        best = 0 if none is None else int(np.argmin(scores[:, none]))
+        return dict(zip(classes, scores[best].tolist()))
 
     def assess(self, message: Message) -> dict[str, Any]:
         """The verdict on one message: tier, category, layer, pattern, P(crisis), minor."""
@@ -280,7 +327,8 @@ class CrisisDetector(GraphComponent, IntentClassifier):
                            pattern=matched[1])
         elif p is not None and p >= self.certain_threshold:
             verdict.update(tier=cc.CERTAIN, category=model_category, layer="model")
-        elif matched is not None or (p is not None and p >= self.uncertain_threshold):
+        elif (p is not None and p >= self.uncertain_threshold) or (
+                matched is not None and (p is None or p >= self.pattern_floor)):
             verdict.update(tier=cc.UNCERTAIN,
                            category=matched[0] if matched else model_category,
                            layer="pattern" if matched else "model",

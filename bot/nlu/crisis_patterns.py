@@ -34,7 +34,8 @@ MACROS = {
         "stepdad|stepmum|stepmom|stepfather|stepmother|brother|sister|son|daughter|kid|kids|"
         "baby|child|children|neighbour|neighbor|ex|family|roommate|flatmate|friend|uncle|aunt|"
         "grandpa|grandad|grandfather|cousin|teacher|coach|coworker|colleague|landlord|parents|"
-        "parent|step|carer|guardian|fiance|fiancé|spouse|others"
+        "parent|step|carer|guardian|fiance|fiancé|spouse|others|manager|supervisor|stepfather|"
+        "stepbrother|stepsister|housemate|classmate|bully"
     ),
     "PILLS": (
         "@pill|tablet|med|meds|medication|medicine|paracetamol|acetaminophen|tylenol|"
@@ -243,7 +244,7 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("overdose", "mixed_with_alcohol", "@mix|take|took|swallow * * {PILLS} * with|and * * * alcohol|vodka|wine|beer|booze|whisky|whiskey|gin|rum"),
     ("medical", "chest_hurts", "chest * hurts|hurting|pain|pains|tight|crushing|agony"),
     ("medical", "throat_closing", "throat * closing|swelling|swollen|closed|closes"),
-    ("overdose", "poisonous", r"/^(poisonous|toxic)$/"),
+    ("overdose", "poisonous", "@drink|drank|swallow|eat|take|inject * * * poisonous|toxic"),
 )
 
 # Age: a person who says they are under 18 (for the young people's resources; not a crisis).

@@ -34,7 +34,13 @@ PHRASES = (
     (r"\bkermit\b", "kill myself"),
     (r"\bo\.\s*d\.?(?=\s|$)", "overdose"),
     (r"\bgrippy sock\b", "psychiatric"),
+    (r"\b(the )?(long|big|eternal|endless|forever) (nap|sleep|rest)\b", "death"),
+    (r"\bsh'?d\b", "self harmed"),
+    (r"\bsh'?ing\b", "self harming"),
 )
+# Emoji people use for the things they cannot bring themselves to write.
+EMOJI = {"💊": " pills ", "🔪": " knife ", "🩸": " blood ", "🪢": " rope ", "🔫": " gun ",
+         "⚰️": " coffin ", "⚰": " coffin ", "🪦": " grave ", "☠️": " death ", "☠": " death "}
 WORDS = {
     "kms": "kill myself", "kys": "kill yourself", "ctb": "kill myself", "sui": "suicide",
     "suicde": "suicide", "sucide": "suicide", "suiside": "suicide", "suicid": "suicide",
@@ -91,6 +97,9 @@ def _join_spaced(text: str) -> str:
 def normalise(text: str) -> str:
     """Lower-cased text with hidden, stretched and slang crisis words made plain."""
     text = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'")
+    for emoji, word in EMOJI.items():
+        if emoji in text:
+            text = text.replace(emoji, word)
     text = _join_spaced(text)
     text = " ".join(_fix_token(t) for t in _TOKEN.findall(text))
     for pattern, plain in PHRASES:
