@@ -39,8 +39,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import (
     FEATURE_TYPE_SENTENCE,
     FEATURE_TYPE_SEQUENCE,
@@ -140,10 +140,10 @@ class CrisisDetector(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         """Thresholds chosen on blind set A (docs/safety.md)."""
         return {
-            "certain_threshold": 0.4,
-            "uncertain_threshold": 0.08,
-            "confirm_threshold": 0.2,
-            "pattern_floor": 0.03,
+            "certain_threshold": 0.5,
+            "uncertain_threshold": 0.1,
+            "confirm_threshold": 0.4,
+            "pattern_floor": 0.02,
             "C": 16.0,
             "negatives_file": "data/safety/crisis_negatives.txt",
             "spacy_model": None,
