@@ -131,7 +131,7 @@ def test_the_notification_really_goes_through_python_telegram_bot():
     [sent] = run(scenario())
     assert sent["method"] == "sendMessage"
     assert sent["chat_id"] == "-1001234567890"
-    assert "suicidal thoughts or plans" in sent["text"] and "ref123" in sent["text"]
+    assert "Category: suicidal thoughts" in sent["text"] and "ref123" in sent["text"]
 
 
 def test_the_notification_never_holds_the_persons_words():

@@ -47,7 +47,7 @@ def crisis_reply(category: str) -> list[str]:
             "utter_ask_safe", "action_listen"]
 
 
-SAFETY_CHECK = ["action_crisis_resources", "utter_safety_check", "action_deactivate_loop",
+SAFETY_CHECK = ["action_crisis_resources", "action_deactivate_loop", "utter_safety_check",
                 "action_listen"]
 
 

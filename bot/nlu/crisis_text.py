@@ -26,7 +26,10 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 PHRASES = (
     (r"\bsewer[\s-]*slide\b", "suicide"),
     (r"\bself[\s-]*delet(e|ing|ed)\b", "kill myself"),
-    (r"\bun[\s-]*aliv(e|ing|ed)\b", "kill"),
+    (r"\bun[\s-]*aliv(e|ing|ed)\s+(myself|me|my ?self)\b", "kill myself"),
+    (r"\bun[\s-]*aliv(e|ing|ed)(?=\s+(him|her|them|someone|somebody|you|u|my|the|that|this|"
+     r"his|our|their|everyone|people)\b)", "kill"),
+    (r"\bun[\s-]*aliv(e|ing|ed)\b", "suicide"),
     (r"\bcatch(ing)? the bus\b", "kill myself"),
     (r"\bs\s*/\s*h\b", "self harm"),
     (r"\bs\s*/\s*i\b", "self injury"),
@@ -45,8 +48,7 @@ WORDS = {
     "kms": "kill myself", "kys": "kill yourself", "ctb": "kill myself", "sui": "suicide",
     "suicde": "suicide", "sucide": "suicide", "suiside": "suicide", "suicid": "suicide",
     "sucidal": "suicidal", "suicdal": "suicidal", "suicidel": "suicidal", "suisidal": "suicidal",
-    "sewercide": "suicide", "unalive": "kill", "unalived": "killed", "unaliving": "killing",
-    "kil": "kill", "kiling": "killing", "myslef": "myself", "mysef": "myself", "myslf": "myself",
+    "sewercide": "suicide", "kil": "kill", "kiling": "killing", "myslef": "myself", "mysef": "myself", "myslf": "myself",
     "meself": "myself", "mysel": "myself", "pils": "pills", "overdoze": "overdose",
     "ovedose": "overdose", "overdos": "overdose", "od'd": "overdosed", "oded": "overdosed",
     "selfharm": "self harm", "self-harm": "self harm", "wnt": "want", "wna": "wanna",
@@ -128,7 +130,7 @@ FUNCTION_WORDS = {
     "nl": ["de", "het", "een", "en", "ik", "niet", "is", "van", "dat", "mijn", "ben", "je", "met", "op"],
 }
 # Letters that only some Latin-script languages use: each one found counts as a word.
-LETTER_HINTS = {"tr": "ğşıİ", "pl": "ąęłńśźżć", "pt": "ãõ", "de": "ßäöü", "es": "ñ¿¡",
+LETTER_HINTS = {"tr": "ğşıİ", "pl": "ąęłńśźżć", "pt": "ãõ", "de": "ßä", "es": "ñ¿¡",
                 "fr": "œèêëçàù", "it": "ìò"}
 _WORDS_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
@@ -232,9 +234,12 @@ _FOREIGN = {lang: tuple((cat, re.compile(rx)) for cat, rx in rows) for lang, row
 
 
 def foreign_crisis(text: str, lang: str | None = None) -> str | None:
-    """The crisis category of a message in another language, by keywords; None if none."""
+    """The crisis category of a message in another language, by keywords; None if none.
+
+    The language named first is checked first, then every other list (languages are told
+    apart by a few common words, and a short message may be put in the wrong one)."""
     lowered = (text or "").lower()
-    langs = [lang] if lang in _FOREIGN else list(_FOREIGN)
+    langs = ([lang] if lang in _FOREIGN else []) + [c for c in _FOREIGN if c != lang]
     for code in langs:
         for category, regex in _FOREIGN[code]:
             if regex.search(lowered):

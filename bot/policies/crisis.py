@@ -6,8 +6,8 @@ It predicts, with confidence 1.0 and a priority above RulePolicy's, a fixed sequ
   and the crisis lines, first) -> ``utter_crisis_<category>`` (static text that also names
   the emergency number, so help is given even if the action server is down) ->
   ``action_deactivate_loop`` -> ``utter_ask_safe`` -> listen;
-- uncertain (``safety_check``): ``action_crisis_resources`` -> ``utter_safety_check`` ("are
-  you safe right now?") -> ``action_deactivate_loop`` -> listen.
+- uncertain (``safety_check``): ``action_crisis_resources`` -> ``action_deactivate_loop`` ->
+  ``utter_safety_check`` ("are you safe right now?") -> listen.
 
 Its predictions are marked "no user prediction", like RulePolicy's active-loop predictions:
 the ensemble lets those overrule every other kind, so without the mark an active form would
@@ -105,7 +105,7 @@ def crisis_sequence(category: str, domain_actions: set[str]) -> list[str]:
 
 def check_sequence() -> list[str]:
     """The actions that answer an uncertain risk signal."""
-    return [RESOURCES_ACTION, SAFETY_CHECK, ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME]
+    return [RESOURCES_ACTION, ACTION_DEACTIVATE_LOOP_NAME, SAFETY_CHECK, ACTION_LISTEN_NAME]
 
 
 def _since_last_user(tracker: DialogueStateTracker) -> tuple[int, list[Event]]:
@@ -135,7 +135,8 @@ def safety_mode(tracker: DialogueStateTracker, index: int) -> tuple[bool, str | 
     last_bot = None
     users = 1  # the latest message itself
     for event in reversed(events):
-        if isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+        if isinstance(event, ActionExecuted) and event.action_name not in (
+                ACTION_LISTEN_NAME, ACTION_DEACTIVATE_LOOP_NAME):
             last_bot = last_bot or event.action_name
             if event.action_name in CRISIS_REPLIES:
                 return users <= SAFETY_TURNS, last_bot
