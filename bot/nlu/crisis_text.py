@@ -27,8 +27,8 @@ PHRASES = (
     (r"\bsewer[\s-]*slide\b", "suicide"),
     (r"\bself[\s-]*delet(e|ing|ed)\b", "kill myself"),
     (r"\bun[\s-]*aliv(e|ing|ed)\s+(myself|me|my ?self)\b", "kill myself"),
-    (r"\bun[\s-]*aliv(e|ing|ed)(?=\s+(him|her|them|someone|somebody|you|u|my|the|that|this|"
-     r"his|our|their|everyone|people)\b)", "kill"),
+    ((r"\bun[\s-]*aliv(e|ing|ed)(?=\s+(him|her|them|someone|somebody|you|u|my|the|that|this|"
+     r"his|our|their|everyone|people)\b)"), "kill"),
     (r"\bun[\s-]*aliv(e|ing|ed)\b", "suicide"),
     (r"\bcatch(ing)? the bus\b", "kill myself"),
     (r"\bs\s*/\s*h\b", "self harm"),
