@@ -64,6 +64,7 @@ def test_priority_puts_the_body_in_danger_first():
     ("thoughts of sewer slide", "thoughts of suicide"),
     ("thinking about self-deleting", "thinking about kill myself"),
     ("sucide", "suicide"),
+    ("feeling really suicidial today", "feeling really suicidal today"),
     ("took all my 💊", "took all my pills"),
     ("the long nap", "death"),
 ])

@@ -127,6 +127,13 @@ def test_a_pattern_the_model_does_not_rule_out_is_certain():
     assert out.get("crisis")["tier"] == "certain"
 
 
+def test_an_unmistakable_pattern_is_certain_whatever_the_model_says():
+    text = "quick question about the phases, also i am planning to kill myself this weekend"
+    out = stub(0.001).process([message(text, intent="ask_phases")])[0]
+    assert out.get("intent")["name"] == "crisis_suicide"
+    assert out.get("crisis")["pattern"] == "kill_self"
+
+
 def test_a_pattern_the_model_all_but_rules_out_is_only_a_check():
     out = stub(0.05).process([message("i want to die")])[0]
     assert out.get("intent") == {"name": "safety_check", "confidence": 1.0}

@@ -15,8 +15,9 @@ goes through, in order (docs/safety.md):
 4. **The patterns** (bot.nlu.crisis_patterns), on the lemmas of the normalised text: a
    backstop for the unmistakable, and the category when they name one.
 
-Tiers (bot.crisis_categories): **certain** when a pattern matches and the model does not rule
-it out (P >= ``confirm_threshold``), or the model alone is sure (P >= ``certain_threshold``);
+Tiers (bot.crisis_categories): **certain** when an unmistakable pattern matches, or a weak one
+(``WEAK_PATTERNS``: topic words, idioms) and the model does not rule it out (P >=
+``confirm_threshold``), or the model alone is sure (P >= ``certain_threshold``);
 **uncertain** when only a weaker signal is there (P >= ``uncertain_threshold``, or a pattern
 the model all but rules out, P >= ``pattern_floor``); otherwise **none**. The model scores the
 whole message and each of its sentences, and the most crisis-like one counts, so a crisis
@@ -55,7 +56,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import crisis_categories as cc
 from bot.nlu.base import set_certain_intent
-from bot.nlu.crisis_patterns import best_match, build_matcher, match_labels
+from bot.nlu.crisis_patterns import WEAK_PATTERNS, best_match, build_matcher, match_labels
 from bot.nlu.crisis_text import foreign_crisis, language, normalise
 
 logger = logging.getLogger(__name__)
@@ -322,7 +323,8 @@ class CrisisDetector(GraphComponent, IntentClassifier):
                              default=None)
         verdict = {"tier": cc.NONE, "category": None, "layer": None, "pattern": None,
                    "p": None if p is None else round(p, 3), "minor": minor, "language": "en"}
-        if matched is not None and (p is None or p >= self.confirm_threshold):
+        strong = matched is not None and matched[1] not in WEAK_PATTERNS
+        if matched is not None and (strong or p is None or p >= self.confirm_threshold):
             verdict.update(tier=cc.CERTAIN, category=matched[0], layer="pattern",
                            pattern=matched[1])
         elif p is not None and p >= self.certain_threshold:

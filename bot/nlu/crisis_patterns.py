@@ -247,6 +247,12 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("overdose", "poisonous", "@drink|drank|swallow|eat|take|inject * * * poisonous|toxic"),
 )
 
+# Patterns that also fire on everyday talk: a word that names the topic ("an essay on
+# suicide", "substance abuse"), an idiom ("I could kill him", "I'm going to die of shame"),
+# a symptom with harmless causes. The detector takes these only as far as the learned layer
+# agrees; every other pattern is unmistakable and makes a message certain on its own.
+WEAK_PATTERNS = frozenset(["suicide_word", "overdose_word", "overdose_od", "abuse_word", "self_harm_two", "self_harm_word", "want_die", "kill_me", "hurt_someone", "hurt_person", "kill_person", "kill_someone", "i_end_it", "end_it", "end_things", "end_it_now", "want_end_it", "goodbye_forever", "final_goodbye", "hurt_by", "hurt_by_someone", "cant_breathe", "stroke_seizure", "hit_me", "if_i_was_gone", "if_i_died", "not_want_live", "not_want_alive", "domestic_violence", "murder", "poisonous", "poisoned_word", "choking", "emergency", "ambulance", "bleeding", "lot_of_blood", "cant_go_on", "cant_take_anymore", "tired_of_living", "disappear_forever", "stop_existing", "point_of_living", "no_point_living", "rather_dead", "wish_dead", "afraid_of_person", "afraid_of_him", "afraid_go_home", "not_safe", "unsafe_with", "deserve_pain", "feel_pain", "urge_to_hurt", "use_on", "homicidal", "chest_pain", "passed_out", "collapsed", "heart_attack", "life_pointless"])
+
 # Age: a person who says they are under 18 (for the young people's resources; not a crisis).
 AGE_PATTERNS: tuple[str, ...] = (
     r"i * /^(am|m|'m|be)$/ * /^(1[0-7]|[5-9]|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eleven|ten|nine)$/",

@@ -56,6 +56,8 @@ WORDS = {
     "tonite": "tonight", "2day": "today", "u": "you", "ur": "your", "bc": "because",
 }
 _TOKEN = re.compile(r"\S+")
+# "sucide", "suicidial", "sooicide", "suiscide": the letters of the word, a little out of place
+_SUICIDE_TYPO = re.compile(r"s[uoi]{1,3}[cs]{1,2}[iy]{0,2}[dt]{1,2}(e|es|al|ial|le|el)")
 _EDGE = re.compile(r"^([^\w*@$!|]*)(.*?)([^\w*@$!|]*)$", re.UNICODE)
 _SQUEEZE = re.compile(r"(.)\1+")
 
@@ -87,6 +89,8 @@ def _fix_token(token: str) -> str:
     if re.search(r"(.)\1\1", word):
         word = _SQUEEZED.get(_squeeze(word), re.sub(r"(.)\1{2,}", r"\1\1", word))
     word = WORDS.get(word, word)
+    if word not in ("suicide", "suicidal") and _SUICIDE_TYPO.fullmatch(word):
+        word = "suicidal" if word.endswith(("al", "el", "le")) else "suicide"
     return lead + word + tail
 
 
