@@ -45,22 +45,22 @@ def main(argv: list[str] | None = None) -> int:
 
     with sequential_runner():
         agent = Agent.load(args.model)
-    detectors = [getattr(node, "_component", None)
-                 for node in agent.processor.graph_runner._instantiated_nodes.values()]
-    detector = next(d for d in detectors if isinstance(d, CrisisDetector))
+    node = next(n for n in agent.processor.graph_runner._instantiated_nodes.values()
+                if isinstance(getattr(n, "_component", None), CrisisDetector))
     timings: list[float] = []
     changed: list[float] = []
-    original = detector.process
+    original = node._fn  # the graph node calls the bound method it took when it was built
 
-    def timed(messages):
+    def timed(*args, **kwargs):
         start = time.perf_counter()
-        out = original(messages)
+        out = original(*args, **kwargs)
         elapsed = (time.perf_counter() - start) * 1000
+        messages = kwargs.get("messages") or args[-1]
         text = messages[0].get("text") or ""
         (changed if normalise(text) != _plain(text) else timings).append(elapsed)
         return out
 
-    detector.process = timed
+    node._fn = timed
     texts = []
     for name in ("safety_a_crisis", "safety_a_negatives"):
         with (REPO / "tests" / "data" / "blind" / f"{name}.tsv").open(encoding="utf-8") as f:
