@@ -241,3 +241,12 @@ def test_the_detector_is_fast():
         timings.append((time.perf_counter() - start) * 1000 / len(msgs))
     print(f"crisis detector (patterns): {min(timings):.2f} ms per message (best of 5)")
     assert min(timings) < 3.0
+
+
+def test_a_message_is_scored_by_sentence_and_by_clause():
+    from bot.nlu.crisis import sentence_spans
+
+    text = "Can we move my session to Thursday? Also I took all my tablets, but whatever"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Can we move my session to Thursday?", "Also I took all my tablets", "but whatever"]
+    assert [text[a:b] for a, b in sentence_spans("just one")] == ["just one"]

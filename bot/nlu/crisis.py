@@ -123,8 +123,24 @@ def _token_states(message: Message) -> np.ndarray | None:
     return None
 
 
-# A sentence: up to the next full stop, question or exclamation mark, or line break.
+# A sentence: up to the next full stop, question or exclamation mark, or line break; a
+# clause after "also", "anyway", "btw" or "but" counts as one too ("quick question about my
+# session, also i took all my pills").
 SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+CLAUSE = re.compile(r",?\s+(?=(?:also|anyway|btw|but)\b)", re.IGNORECASE)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or clause of ``text``."""
+    spans = []
+    for sentence in SENTENCE.finditer(text):
+        start = sentence.start()
+        for cut in CLAUSE.finditer(text, sentence.start(), sentence.end()):
+            if cut.start() > start:
+                spans.append((start, cut.start()))
+            start = cut.end()
+        spans.append((start, sentence.end()))
+    return spans
 
 
 def _plain(text: str) -> str:
@@ -277,7 +293,7 @@ class CrisisDetector(GraphComponent, IntentClassifier):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         states = _token_states(message)
         text = message.get(TEXT) or ""
-        spans = [m.span() for m in SENTENCE.finditer(text)]
+        spans = sentence_spans(text)
         if len(spans) > 1 and states is not None and len(tokens) == states.shape[0]:
             for start, end in spans:
                 rows = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end
