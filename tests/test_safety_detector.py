@@ -250,3 +250,14 @@ def test_a_message_is_scored_by_sentence_and_by_clause():
     assert [text[a:b] for a, b in sentence_spans(text)] == [
         "Can we move my session to Thursday?", "Also I took all my tablets", "but whatever"]
     assert sentence_spans("just one") == [(0, 8)]
+
+
+@pytest.mark.parametrize("text", ["nothing", "not really", "8", "fine"])
+def test_a_short_form_answer_is_not_judged_by_the_learned_layer(text):
+    out = stub(0.9).process([message(text, intent="deny")])[0]
+    assert out.get("intent") == {"name": "deny", "confidence": 0.9}
+    assert out.get("crisis") is None
+
+
+def test_a_short_message_with_an_unmistakable_word_is_still_a_crisis():
+    assert stub(0.001).process([message("kms")])[0].get("intent")["name"] == "crisis_suicide"

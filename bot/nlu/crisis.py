@@ -66,6 +66,7 @@ CRISIS_KEY = "crisis"
 SPACY_DOC_KEY = "text_spacy_doc"  # where SpacyNLP puts the Doc (rasa.nlu.constants.SPACY_DOCS)
 FILE = "crisis_detector.npz"
 NONE_CLASS = "none"
+MIN_WORDS = 3
 
 
 def crisis_intent(category: str) -> str:
@@ -333,8 +334,13 @@ class CrisisDetector(GraphComponent, IntentClassifier):
                     "language": lang}
         normal = normalise(text)
         matched, minor = self.match(self._doc(message, normal))
-        probs = self.probabilities(message, normal)
+        # A one- or two-word message ("nothing", "8", "not really": a form's answers) says too
+        # little for the learned layer; only the patterns ("kms", "suicidal") judge it.
+        probs = self.probabilities(message, normal) if len(normal.split()) >= MIN_WORDS else {}
         p = 1.0 - probs.get(NONE_CLASS, 1.0) if probs else None
+        if p is None and self.arrays is not None and matched is not None \
+                and matched[1] in WEAK_PATTERNS:
+            p = self.confirm_threshold  # a weak pattern alone in a short message: certain
         model_category = max((c for c in probs if c != NONE_CLASS), key=probs.get,
                              default=None)
         verdict = {"tier": cc.NONE, "category": None, "layer": None, "pattern": None,
