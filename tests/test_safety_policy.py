@@ -228,3 +228,20 @@ def test_training_fails_when_the_domain_lacks_the_crisis_responses(tmp_path):
 
 def test_priority_is_above_rule_policy():
     assert CrisisPolicy.get_default_config()["priority"] > RULE_POLICY_PRIORITY
+
+
+def test_inside_a_form_a_faint_learned_signal_lets_the_form_take_the_answer(policy):
+    t = tracker(ActionExecuted("homework_form"), ActiveLoop("homework_form"),
+                SlotSet("requested_slot", "hw_note"), ActionExecuted("action_listen"),
+                user("safety_check", "phoned my brother after the outage",
+                     crisis={"tier": "uncertain", "layer": "model", "p": 0.2}))
+    assert predicted(policy, t) is None
+
+
+@pytest.mark.parametrize("crisis", [{"tier": "uncertain", "layer": "model", "p": 0.45},
+                                    {"tier": "uncertain", "layer": "pattern", "p": 0.05}])
+def test_inside_a_form_a_clear_signal_still_gets_the_check(policy, crisis):
+    t = tracker(ActionExecuted("homework_form"), ActiveLoop("homework_form"),
+                SlotSet("requested_slot", "hw_note"), ActionExecuted("action_listen"),
+                user("safety_check", "everything is pointless", crisis=crisis))
+    assert run_turn(policy, t) == SAFETY_CHECK

@@ -48,6 +48,7 @@ RESOURCES_ACTION = "action_crisis_resources"
 ASK_SAFE = "utter_ask_safe"
 SAFETY_CHECK = "utter_safety_check"
 SAFETY_TURNS = 3
+IN_FORM_CHECK_P = 0.3
 CRISIS_REPLIES = {c.utter for c in cc.CATEGORIES} | {SAFETY_CHECK}
 ASKED_SAFE = {ASK_SAFE, SAFETY_CHECK}
 SAFE_REPLIES = {
@@ -85,14 +86,21 @@ def crisis_category(tracker: DialogueStateTracker) -> str | None:
 
 
 def is_safety_check(tracker: DialogueStateTracker) -> bool:
-    """True when the latest user message is an uncertain-tier risk signal."""
+    """True when the latest user message is an uncertain-tier risk signal to act on.
+
+    Inside a form, the answers are ordinary activity ("phoned my brother after the outage"):
+    there a signal of the learned layer alone must reach ``IN_FORM_CHECK_P`` before the form
+    is left for the check; below it the form takes the answer. Patterns always count.
+    """
     message = tracker.latest_message
     if message is None:
         return False
-    if ((message.intent or {}).get("name") or "") == cc.SAFETY_CHECK_INTENT:
-        return True
     info = (message.parse_data or {}).get(CRISIS_KEY) or {}
-    return info.get("tier") == cc.UNCERTAIN
+    intent = (message.intent or {}).get("name") or ""
+    if intent != cc.SAFETY_CHECK_INTENT and info.get("tier") != cc.UNCERTAIN:
+        return False
+    faint = info.get("layer") == "model" and float(info.get("p") or 0.0) < IN_FORM_CHECK_P
+    return not (tracker.active_loop_name and faint)
 
 
 def crisis_sequence(category: str, domain_actions: set[str]) -> list[str]:
