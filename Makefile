@@ -12,7 +12,7 @@ SPACY   := var/spacy/en_ipt
 MODEL   := models/ipt.tar.gz
 WIDGET  := bot/web/static/widget.js
 # Everything the model is trained from: a change to any of these retrains, nothing else does.
-TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) \
+TRAIN_INPUTS := config.yml $(shell find domain data -type f \( -name '*.yml' -o -name '*.txt' \) 2>/dev/null) \
                 $(shell find bot/nlu bot/policies -type f -name '*.py' 2>/dev/null)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -53,9 +53,12 @@ $(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) s
 setup: $(STAMP) $(SPACY) $(WIDGET)
 	@$(PY) -m bot.setup_check
 
+# Rasa's cache does not see files it does not read itself (the crisis detector's negatives):
+# when one of them changed, train from scratch.
+$(MODEL): FORCE_TRAIN = $(if $(filter data/safety/%,$?),--force)
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@echo ">>> training the assistant (data or config changed)"
-	$(RASA) train --domain domain --fixed-model-name ipt --out models
+	$(RASA) train --domain domain --fixed-model-name ipt --out models $(FORCE_TRAIN)
 	@touch $@
 
 run: setup $(MODEL)

@@ -19,16 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from bot.clinic import ClinicConfig
+from bot.crisis_categories import LABELS
 
 logger = logging.getLogger(__name__)
 
-CATEGORY_LABELS = {
-    "suicide": "suicidal thoughts or plans",
-    "self_harm": "self-harm",
-    "harm_others": "thoughts of harming someone else",
-    "abuse": "abuse or violence at home",
-    "medical": "possible medical emergency",
-}
+CATEGORY_LABELS = LABELS  # one per category, from bot/crisis_categories.py
 NOTIFY_TIMEOUT_SECONDS = 5.0
 
 Recorder = Callable[[str, str], bool]

@@ -264,7 +264,7 @@ def test_a_crisis_mid_form_gets_the_crisis_response_and_is_never_saved(rasa_serv
     rasa_server.send(sender, "check in")
     said = _said(rasa_server.send(sender, "0"))
     said = _said(rasa_server.send(sender, "i took all my pills"))
-    assert _response("utter_crisis_medical") in said
+    assert _response("utter_crisis_overdose") in said
     assert _entries(store, cid) == [] and _checkins(store, cid) == []
 
 

@@ -30,7 +30,8 @@ def _norm(text: str) -> str:
 
 def _training_lines() -> set[str]:
     """Every line of the training data and the domain, normalised (an example is one line)."""
-    files = [*sorted((REPO / "data").rglob("*.yml")), REPO / "domain.yml",
+    files = [*sorted((REPO / "data").rglob("*.yml")), *sorted((REPO / "data").rglob("*.txt")),
+             REPO / "domain.yml",
              *sorted((REPO / "domain").rglob("*.yml"))]
     return {
         _norm(line.strip().removeprefix("- "))

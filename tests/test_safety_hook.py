@@ -131,7 +131,7 @@ def test_the_notification_really_goes_through_python_telegram_bot():
     [sent] = run(scenario())
     assert sent["method"] == "sendMessage"
     assert sent["chat_id"] == "-1001234567890"
-    assert "suicidal thoughts or plans" in sent["text"] and "ref123" in sent["text"]
+    assert "Category: suicidal thoughts" in sent["text"] and "ref123" in sent["text"]
 
 
 def test_the_notification_never_holds_the_persons_words():
@@ -226,3 +226,54 @@ def test_a_broken_clinic_file_at_run_time_falls_back_to_the_default(monkeypatch,
         assert actions_safety._clinic().emergency == clinic.LOCAL_EMERGENCY
     finally:
         actions_safety._clinic.cache_clear()
+
+
+def test_an_uncertain_check_gives_the_resources_but_records_no_flag(action_env):
+    actions_safety, calls = action_env
+    dispatcher = CollectingDispatcher()
+    run(actions_safety.ActionCrisisResources().run(
+        dispatcher, tracker("safety_check", {"tier": "uncertain", "category": "suicide"}), {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_resources"]
+    assert calls == []
+
+
+def test_every_category_has_a_label_for_the_on_call_chat():
+    from bot.crisis_categories import CATEGORIES
+
+    for category in CATEGORIES:
+        text = safety.notification_text(category.name, WHEN, "ref", "Clinic")
+        assert category.label in text
+
+
+def test_a_crisis_in_another_language_adds_the_multilingual_line_after_the_resources(action_env):
+    actions_safety, calls = action_env
+    dispatcher = CollectingDispatcher()
+    run(actions_safety.ActionCrisisResources().run(
+        dispatcher, tracker("crisis_suicide", {"tier": "certain", "category": "suicide",
+                                               "language": "es"}), {}))
+    first, second = dispatcher.messages
+    assert first["response"] == "utter_crisis_resources"
+    assert second["text"].startswith("Solo puedo conversar en inglés") and "555 0100" in second["text"]
+    assert calls == [("tg-7", "suicide")]
+
+
+def test_a_message_in_another_language_gets_the_emergency_number_in_many_languages(action_env):
+    actions_safety, _ = action_env
+    dispatcher = CollectingDispatcher()
+    run(actions_safety.ActionOtherLanguage().run(
+        dispatcher, tracker("other_language", {"tier": "none", "language": "pl"}), {}))
+    [message] = dispatcher.messages
+    lines = message["text"].splitlines()
+    assert lines[0].startswith("Mogę pisać tylko po angielsku") and "555 0100" in lines[0]
+    assert lines[1].startswith("I can only chat in English")
+    assert len(lines) == len(actions_safety.OTHER_LANGUAGE_LINES) + 1
+    assert all("555 0100" in line for line in lines)
+
+
+def test_without_a_clinic_number_each_language_names_the_local_emergency_number(action_env,
+                                                                                 monkeypatch):
+    actions_safety, _ = action_env
+    text = actions_safety.other_language_text(clinic.load(clinic.DEFAULT_FILE), None)
+    assert text.splitlines()[0] == (
+        "I can only chat in English. If you are in danger, call your local emergency number now.")
+    assert "el número de emergencias de tu país" in text

@@ -13,34 +13,42 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import crisis_categories as cc
 from bot.policies.crisis import CrisisPolicy
 
-DOMAIN = Domain.from_yaml("""
+DOMAIN = Domain.from_yaml(f"""
 version: "3.1"
-intents: [greet, affirm, deny, nlu_fallback, crisis_suicide, crisis_self_harm,
-          crisis_harm_others, crisis_abuse, crisis_medical]
+intents: [greet, affirm, deny, nlu_fallback, ask_phases, just_venting, safety_check,
+          {", ".join(cc.INTENTS)}]
 slots:
   hw_note:
     type: text
-    mappings: [{type: from_text}]
+    mappings: [{{type: from_text}}]
 forms:
   homework_form:
     required_slots: [hw_note]
 actions: [action_crisis_resources]
 responses:
-  utter_greet: [{text: hi}]
-  utter_ask_hw_note: [{text: "what did you do"}]
-  utter_crisis_suicide: [{text: s}]
-  utter_crisis_self_harm: [{text: s}]
-  utter_crisis_harm_others: [{text: s}]
-  utter_crisis_abuse: [{text: s}]
-  utter_crisis_medical: [{text: s}]
-  utter_ask_safe: [{text: "safe"}]
-  utter_crisis_safe_now: [{text: good}]
-  utter_crisis_not_safe: [{text: call}]
+  utter_greet: [{{text: hi}}]
+  utter_ask_hw_note: [{{text: "what did you do"}}]
+{"".join(f"  {c.utter}: [{{text: s}}]{chr(10)}" for c in cc.CATEGORIES)}
+  utter_ask_safe: [{{text: "safe"}}]
+  utter_safety_check: [{{text: "are you safe right now?"}}]
+  utter_crisis_safe_now: [{{text: good}}]
+  utter_crisis_not_safe: [{{text: call}}]
+  utter_crisis_still_here: [{{text: here}}]
+  utter_crisis_venting: [{{text: ok}}]
 """)
-CRISIS_SEQUENCE = ["action_deactivate_loop", "action_crisis_resources", "utter_ask_safe",
-                   "action_listen"]
+
+
+def crisis_reply(category: str) -> list[str]:
+    """The whole crisis reply: resources first, the category's text, then "are you safe?"."""
+    return ["action_crisis_resources", f"utter_crisis_{category}", "action_deactivate_loop",
+            "utter_ask_safe", "action_listen"]
+
+
+SAFETY_CHECK = ["action_crisis_resources", "action_deactivate_loop", "utter_safety_check",
+                "action_listen"]
 
 
 @pytest.fixture
@@ -85,10 +93,20 @@ def run_turn(policy: CrisisPolicy, t: DialogueStateTracker) -> list[str]:
     return actions
 
 
-@pytest.mark.parametrize("category", ["suicide", "self_harm", "harm_others", "abuse", "medical"])
-def test_a_crisis_intent_gets_the_whole_crisis_sequence(policy, category):
+@pytest.mark.parametrize("category", cc.NAMES)
+def test_a_crisis_intent_gets_the_whole_crisis_sequence_resources_first(policy, category):
     t = tracker(user(f"crisis_{category}"))
-    assert run_turn(policy, t) == [f"utter_crisis_{category}", *CRISIS_SEQUENCE]
+    assert run_turn(policy, t) == crisis_reply(category)
+
+
+def test_an_uncertain_signal_gets_the_safety_check_with_the_resources(policy):
+    t = tracker(user("safety_check", crisis={"tier": "uncertain", "category": "suicide"}))
+    assert run_turn(policy, t) == SAFETY_CHECK
+
+
+def test_an_uncertain_verdict_under_another_intent_still_gets_the_check(policy):
+    t = tracker(user("ask_phases", crisis={"tier": "uncertain", "category": "self_harm"}))
+    assert run_turn(policy, t) == SAFETY_CHECK
 
 
 def test_the_crisis_wins_inside_an_active_form(policy):
@@ -97,7 +115,7 @@ def test_the_crisis_wins_inside_an_active_form(policy):
                 user("crisis_suicide"))
     prediction = policy.predict_action_probabilities(t, DOMAIN)
     assert prediction.is_no_user_prediction  # or RulePolicy's loop prediction would outrank it
-    assert run_turn(policy, t) == ["utter_crisis_suicide", *CRISIS_SEQUENCE]
+    assert run_turn(policy, t) == crisis_reply("suicide")
     assert t.active_loop_name is None or t.active_loop_name == "homework_form"
 
 
@@ -110,12 +128,12 @@ def test_the_ensemble_picks_the_crisis_over_rule_policys_form_prediction(policy)
     rule = PolicyPrediction(form, "RulePolicy", policy_priority=RULE_POLICY_PRIORITY,
                             is_no_user_prediction=True)
     best = DefaultPolicyPredictionEnsemble._pick_best_policy([rule, ours])
-    assert DOMAIN.action_names_or_texts[best.max_confidence_index] == "utter_crisis_abuse"
+    assert DOMAIN.action_names_or_texts[best.max_confidence_index] == "action_crisis_resources"
 
 
 def test_a_fallback_cannot_hide_a_crisis_the_detector_saw(policy):
-    t = tracker(user("nlu_fallback", crisis={"category": "medical", "layer": "matcher"}))
-    assert run_turn(policy, t)[0] == "utter_crisis_medical"
+    t = tracker(user("nlu_fallback", crisis={"category": "medical", "tier": "certain"}))
+    assert run_turn(policy, t) == crisis_reply("medical")
 
 
 def test_slots_a_form_filled_from_the_crisis_message_are_emptied(policy):
@@ -129,9 +147,8 @@ def test_slots_a_form_filled_from_the_crisis_message_are_emptied(policy):
 
 def test_a_failed_resources_action_does_not_stop_the_sequence(policy):
     # Rasa logs ActionExecuted even when the action server is down, with no other events.
-    t = tracker(user("crisis_self_harm"), ActionExecuted("utter_crisis_self_harm"),
-                ActionExecuted("action_deactivate_loop"), ActionExecuted("action_crisis_resources"))
-    assert predicted(policy, t) == "utter_ask_safe"
+    t = tracker(user("crisis_self_harm"), ActionExecuted("action_crisis_resources"))
+    assert predicted(policy, t) == "utter_crisis_self_harm"
 
 
 @pytest.mark.parametrize("intent", ["greet", "affirm", "deny", "nlu_fallback"])
@@ -140,22 +157,63 @@ def test_other_messages_get_no_prediction(policy, intent):
 
 
 def test_not_safe_after_the_question_gets_the_resources_again(policy):
-    t = tracker(user("crisis_suicide"), *[ActionExecuted(a) for a in
-                ["utter_crisis_suicide", *CRISIS_SEQUENCE]], user("deny"))
+    t = tracker(*after_crisis(), user("deny"))
     assert run_turn(policy, t) == ["utter_crisis_not_safe", "action_crisis_resources",
                                    "action_listen"]
 
 
 def test_safe_after_the_question_gets_a_calm_reply(policy):
-    t = tracker(user("crisis_suicide"), *[ActionExecuted(a) for a in
-                ["utter_crisis_suicide", *CRISIS_SEQUENCE]], user("affirm"))
+    t = tracker(*after_crisis(), user("affirm"))
     assert run_turn(policy, t) == ["utter_crisis_safe_now", "action_listen"]
 
 
 def test_after_the_crisis_the_conversation_goes_on(policy):
-    t = tracker(user("crisis_suicide"), *[ActionExecuted(a) for a in
-                ["utter_crisis_suicide", *CRISIS_SEQUENCE]], user("greet"))
+    t = tracker(*after_crisis(), user("ask_phases", "what are the phases of ipt"))
     assert predicted(policy, t) is None
+
+
+def after_crisis(category: str = "suicide") -> list:
+    return [user(f"crisis_{category}"), *[ActionExecuted(a) for a in crisis_reply(category)]]
+
+
+@pytest.mark.parametrize("text", ["...", "idk", "hello?", "still here", ""])
+def test_in_safety_mode_breaking_the_silence_gets_the_resources_again(policy, text):
+    t = tracker(*after_crisis(), user("greet", text))
+    assert run_turn(policy, t) == ["utter_crisis_still_here", "action_crisis_resources",
+                                   "action_listen"]
+
+
+def test_in_safety_mode_a_message_not_understood_gets_the_resources_not_a_fallback(policy):
+    t = tracker(*after_crisis(), user("nlu_fallback", "asdf qwerty zxcv"))
+    assert run_turn(policy, t)[:2] == ["utter_crisis_still_here", "action_crisis_resources"]
+
+
+def test_in_safety_mode_just_venting_is_met_kindly_and_the_talk_goes_on(policy):
+    t = tracker(*after_crisis(), user("just_venting", "i'm fine, just venting"))
+    assert run_turn(policy, t) == ["utter_crisis_venting", "action_listen"]
+    t.update(user("ask_phases", "what are the phases of ipt"))
+    assert predicted(policy, t) is None
+
+
+def test_no_a_few_turns_later_still_gets_the_emergency_route(policy):
+    t = tracker(*after_crisis(), user("ask_phases", "what are the phases"),
+                ActionExecuted("utter_phases"), ActionExecuted("action_listen"), user("deny", "no"))
+    assert run_turn(policy, t)[:2] == ["utter_crisis_not_safe", "action_crisis_resources"]
+
+
+def test_safety_mode_ends_after_a_few_turns(policy):
+    events = after_crisis()
+    for _ in range(3):
+        events += [user("ask_phases", "what are the phases"), ActionExecuted("utter_phases"),
+                   ActionExecuted("action_listen")]
+    t = tracker(*events, user("nlu_fallback", "..."))
+    assert predicted(policy, t) is None
+
+
+def test_an_uncertain_check_also_starts_safety_mode(policy):
+    t = tracker(user("safety_check", crisis={"tier": "uncertain"}),
+                *[ActionExecuted(a) for a in SAFETY_CHECK], user("affirm", "yes"))
+    assert run_turn(policy, t) == ["utter_crisis_safe_now", "action_listen"]
 
 
 def test_training_fails_when_the_domain_lacks_the_crisis_responses(tmp_path):
@@ -170,3 +228,20 @@ def test_training_fails_when_the_domain_lacks_the_crisis_responses(tmp_path):
 
 def test_priority_is_above_rule_policy():
     assert CrisisPolicy.get_default_config()["priority"] > RULE_POLICY_PRIORITY
+
+
+def test_inside_a_form_a_faint_learned_signal_lets_the_form_take_the_answer(policy):
+    t = tracker(ActionExecuted("homework_form"), ActiveLoop("homework_form"),
+                SlotSet("requested_slot", "hw_note"), ActionExecuted("action_listen"),
+                user("safety_check", "phoned my brother after the outage",
+                     crisis={"tier": "uncertain", "layer": "model", "p": 0.2}))
+    assert predicted(policy, t) is None
+
+
+@pytest.mark.parametrize("crisis", [{"tier": "uncertain", "layer": "model", "p": 0.45},
+                                    {"tier": "uncertain", "layer": "pattern", "p": 0.05}])
+def test_inside_a_form_a_clear_signal_still_gets_the_check(policy, crisis):
+    t = tracker(ActionExecuted("homework_form"), ActiveLoop("homework_form"),
+                SlotSet("requested_slot", "hw_note"), ActionExecuted("action_listen"),
+                user("safety_check", "everything is pointless", crisis=crisis))
+    assert run_turn(policy, t) == SAFETY_CHECK

@@ -6,7 +6,8 @@ code has no words for DIET to go on, so the classifier's guess on a bare code is
 eight characters without 0/O/1/I/L, at least one digit and one letter), so a deterministic
 check is both cheaper and right every time.
 
-Placed after DIETClassifier and before CrisisDetector in config.yml, so a crisis still wins.
+Placed after CrisisDetector in config.yml: a message the crisis detector marked (leetspeak
+such as "k1ll mys3lf" looks code-like) is never turned into ``link_account``.
 It never reads or logs the code itself; the action checks it against the store.
 """
 
@@ -53,7 +54,8 @@ class CodeDetector(ConfigOnlyComponent, IntentClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            if not self.is_bare_code(message.get(TEXT)):
+            crisis = (message.get("crisis") or {}).get("tier") in ("certain", "uncertain")
+            if crisis or not self.is_bare_code(message.get(TEXT)):
                 continue
             set_certain_intent(message, self.intent)
         return messages

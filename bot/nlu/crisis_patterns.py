@@ -21,8 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-CATEGORIES = ("medical", "suicide", "self_harm", "abuse", "harm_others")
-PRIORITY = {category: i for i, category in enumerate(CATEGORIES)}
+from bot.crisis_categories import PRIORITY
 
 MACROS = {
     "KILL": r"/^k+i+l+(l|ed|ing|in|s)*$/",
@@ -35,7 +34,8 @@ MACROS = {
         "stepdad|stepmum|stepmom|stepfather|stepmother|brother|sister|son|daughter|kid|kids|"
         "baby|child|children|neighbour|neighbor|ex|family|roommate|flatmate|friend|uncle|aunt|"
         "grandpa|grandad|grandfather|cousin|teacher|coach|coworker|colleague|landlord|parents|"
-        "parent|step|carer|guardian|fiance|fiancé|spouse|others"
+        "parent|step|carer|guardian|fiance|fiancé|spouse|others|manager|supervisor|stepfather|"
+        "stepbrother|stepsister|housemate|classmate|bully"
     ),
     "PILLS": (
         "@pill|tablet|med|meds|medication|medicine|paracetamol|acetaminophen|tylenol|"
@@ -96,22 +96,22 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("suicide", "jump_off", "@jump|throw off|from|in * * bridge|building|roof|cliff|balcony|tower|window|train|motorway|river|car|bus"),
     ("suicide", "in_front_of", "@jump|step|walk|run|throw|lie|lay * in front of a|the? train|bus|car|truck|lorry|traffic|tube"),
     ("suicide", "hang_self", "@hang {SELF}"),
-    ("suicide", "noose", "@noose"),
+    ("plan", "noose", "@noose"),
     ("suicide", "never_wake_up", "never wake up"),
     ("suicide", "hope_not_wake", "{WANT}|hope|pray * * * not|never wake up"),
     ("suicide", "sleep_forever", "sleep forever"),
-    ("suicide", "goodbye_note", "@goodbye|suicide note|letter|letters|notes|video"),
-    ("suicide", "final_goodbye", "final|last goodbye|goodbyes|words"),
-    ("suicide", "say_goodbyes", "say|saying|said my goodbyes"),
+    ("plan", "goodbye_note", "@goodbye|suicide note|letter|letters|notes|video"),
+    ("plan", "final_goodbye", "final|last goodbye|goodbyes|words"),
+    ("plan", "say_goodbyes", "say|saying|said my goodbyes"),
     ("suicide", "goodbye_forever", "goodbye|bye forever"),
     ("suicide", "disappear_forever", "disappear|gone|vanish forever|permanently"),
     ("suicide", "stop_existing", "stop|cease * existing|exist|breathing"),
     ("suicide", "off_myself", "off {SELF}"),
-    ("suicide", "plan_overdose", "{WANT} to|na? * overdose|od"),
+    ("plan", "plan_overdose", "{WANT} to|na? * overdose|od"),
     ("suicide", "want_it_over", "{WANT} it * to? end|stop|over"),
     ("suicide", "want_it_be_over", "{WANT} it * to be over"),
     ("suicide", "want_everything_end", "{WANT} everything|all * to? end|stop|over"),
-    ("suicide", "give_away_things", "@give away all? my|everything"),
+    ("plan", "give_away_things", "@give away all? my|everything"),
     ("suicide", "not_be_here", "not be here|around * anymore|tomorrow|much|long|soon"),
     ("suicide", "gun_to_head", "gun|pistol to my head"),
     ("suicide", "bought_rope", "@buy|get|have|got|tie|tied * rope|noose|gun|pistol|charcoal"),
@@ -131,6 +131,35 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("suicide", "i_end_it", "i @end|ending it"),
     ("suicide", "not_around_longer", "be|being around|here * * longer"),
     ("suicide", "point_going_on", "point of|in going|carrying|keep on|going"),
+    # --- plans and preparations ---
+    ("plan", "wrote_will", "@write|make|finish|sort|update * * my? will|note|notes|letters"),
+    ("plan", "bought_means", "@buy|get|order|collect|save|stockpile|hoard|hide * * * rope|noose|charcoal|gun|pills|tablets|blades|ladder|poison|helium"),
+    ("plan", "picked_date", "@pick|choose|set|decide * * date|day|time|night|place|spot"),
+    ("plan", "tonight_the_night", "tonight|today * the night|day"),
+    ("plan", "last_day", "my last day|night|week|message|text|goodbye"),
+    ("plan", "how_to_die", "how|ways|way|quickest|easiest|painless|painlessly * * * {DIE}|{KILL}|overdose|hang|suicide"),
+    ("plan", "how_many_to_die", "how many|much * * * {DIE}|lethal|fatal|kill"),
+    ("plan", "lethal_dose", "lethal|fatal|deadly dose|amount|overdose"),
+    # --- someone worried about another person ---
+    ("worried_other", "they_kill_self", "@kill|hurt|harm|cut|hang|end|off himself|herself|themselves|themself|hisself"),
+    ("worried_other", "they_end_life", "@end|take his|her|their own? life"),
+    ("worried_other", "they_suicidal", "he|she|they|{PERSON} * * is|'s|are|'re|was|seems|been|sounds * suicidal"),
+    ("worried_other", "they_want_die", "he|she|they|{PERSON} * @say|tell|text|post|write|keep * * * {WANT} to|na? {DIE}"),
+    ("worried_other", "they_took_pills", "he|she|they|{PERSON} * * @take|swallow|overdose * * {QUANT}|too * * * {PILLS}"),
+    ("worried_other", "they_overdosed", "he|she|they|{PERSON} * @overdose|od|od'd"),
+    ("worried_other", "they_wont_wake", "he|she|they|{PERSON} * * not|wont|won't * wake|respond|breathing"),
+    # --- eating-disorder emergencies ---
+    ("eating", "not_eaten_days", "not|n't|nt|nothing * @eat|eaten|ate * * in|for * /^(\\d+|two|three|four|five|six|seven|several|many|days|weeks)$/ days|weeks"),
+    ("eating", "purge_blood", "@purge|vomit|throw|puke * * * blood"),
+    ("eating", "purging_times", "@purge|vomit|throw|puke * up? * * times|all day|after every"),
+    ("eating", "laxatives", "@laxative|diuretic|laxatives|diuretics"),
+    ("eating", "starve_self", "@starve {SELF}"),
+    ("eating", "heart_weird_not_eating", "heart * * racing|skipping|fluttering|pounding|weird|slow * * eat|eating|eaten|purge|purging|fasting|starving"),
+    # --- psychosis-like commands ---
+    ("psychosis", "voices_tell", "voice|voices|they|god|devil|demon|demons|angel|spirits|radio|tv * * @tell|command|order|say|want|force|make * me to|that? * * * {KILL}|hurt|harm|die|jump|cut|do|end|burn|punish"),
+    ("psychosis", "voices_commanding", "voice|voices * @command|order|demand|scream|insist"),
+    ("psychosis", "hear_voices_kill", "@hear voices|voice * * * {KILL}|die|hurt|harm"),
+    ("psychosis", "being_watched_must", "chip|chips|implant|implants|transmitter * * in my * head|brain|body|skin|arm"),
     # --- self-harm ---
     ("self_harm", "harm_self", "@cut|slice|slit|carve|burn|scratch|hurt|harm|hit|punch|bash|injure|starve|bite|scar|bleed|stab|punish|mutilate {SELF}"),
     ("self_harm", "harm_self_gap", "@cut|slice|slit|carve|burn|scratch|hurt|harm|injure|punish * {SELF}"),
@@ -188,11 +217,11 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("abuse", "hurt_by_someone", "@hurt|beat|hit|abuse|attack|rape|touch by someone|somebody"),
     ("abuse", "afraid_what_he_does", "afraid|scared|terrified|frightened of what he|she|they|he'll|she'll"),
     # --- acute medical emergency ---
-    ("medical", "took_pills_quant", "@take|swallow|pop|down|drink|eat|take * {QUANT} * * * {PILLS}"),
-    ("medical", "took_pills_many", "@take|swallow|pop|down too many|much|lot * * {PILLS}"),
-    ("medical", "took_number_pills", r"@take|swallow|pop|down * /^([5-9]|\d{2,})$/ * {PILLS}"),
-    ("medical", "overdose_word", r"/^(overdos(e|ed|es|ing)|od'?d|od'?ed|o\.d\.?|oded|ods|overdoze\w*|ovrdose\w*)$/"),
-    ("medical", "overdose_od", "i|just|have|already|'ve od"),
+    ("overdose", "took_pills_quant", "@take|swallow|pop|down|drink|eat|take * {QUANT} * * * {PILLS}"),
+    ("overdose", "took_pills_many", "@take|swallow|pop|down too many|much|lot * * {PILLS}"),
+    ("overdose", "took_number_pills", r"@take|swallow|pop|down * /^([5-9]|\d{2,})$/ * {PILLS}"),
+    ("overdose", "overdose_word", r"/^(overdos(e|ed|es|ing)|od'?d|od'?ed|o\.d\.?|oded|ods|overdoze\w*|ovrdose\w*)$/"),
+    ("overdose", "overdose_od", "i|just|have|already|'ve od"),
     ("medical", "cant_breathe", "not|hardly|barely|struggling|struggle|trouble|difficulty|unable|cannot * breathe|breathing|breath|breth|breath"),
     ("medical", "stopped_breathing", "@stop|not breathing"),
     ("medical", "chest_pain", "chest pain|pains|hurts|tight|tightness|crushing"),
@@ -203,20 +232,26 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("medical", "bleeding", "bleeding|bleed * a|so|too? lot|heavily|badly|much|everywhere|loads"),
     ("medical", "bleeding_wont_stop", "bleeding|blood * not stop|stopping"),
     ("medical", "lot_of_blood", "lot|lots|so|much|pool|loads of? * blood"),
-    ("medical", "poison", "@drink|drank|swallow|eat|take|inject * * bleach|poison|antifreeze|weedkiller|rat|pesticide|cleaner|detergent"),
-    ("medical", "poisoned", "@poison {SELF}|me"),
-    ("medical", "poisoned_word", r"/^(poisoned|poisoning)$/"),
+    ("overdose", "poison", "@drink|drank|swallow|eat|take|inject * * bleach|poison|antifreeze|weedkiller|rat|pesticide|cleaner|detergent"),
+    ("overdose", "poisoned", "@poison {SELF}|me"),
+    ("overdose", "poisoned_word", r"/^(poisoned|poisoning)$/"),
     ("medical", "wont_wake", "will|can not wake up|him|her|them|respond|responding"),
     ("medical", "allergic", "allergic reaction"),
     ("medical", "choking", r"/^cho(c)?king$/"),
     ("medical", "ambulance", "@need|call|get * ambulance|paramedic|paramedics|911|999|112|000"),
     ("medical", "emergency", "this is|'s an? emergency"),
-    ("medical", "took_pills_quant_long", "@take|swallow|pop|down {QUANT} of * * * {PILLS}"),
-    ("medical", "mixed_with_alcohol", "@mix|take|took|swallow * * {PILLS} * with|and * * * alcohol|vodka|wine|beer|booze|whisky|whiskey|gin|rum"),
+    ("overdose", "took_pills_quant_long", "@take|swallow|pop|down {QUANT} of * * * {PILLS}"),
+    ("overdose", "mixed_with_alcohol", "@mix|take|took|swallow * * {PILLS} * with|and * * * alcohol|vodka|wine|beer|booze|whisky|whiskey|gin|rum"),
     ("medical", "chest_hurts", "chest * hurts|hurting|pain|pains|tight|crushing|agony"),
     ("medical", "throat_closing", "throat * closing|swelling|swollen|closed|closes"),
-    ("medical", "poisonous", r"/^(poisonous|toxic)$/"),
+    ("overdose", "poisonous", "@drink|drank|swallow|eat|take|inject * * * poisonous|toxic"),
 )
+
+# Patterns that also fire on everyday talk: a word that names the topic ("an essay on
+# suicide", "substance abuse"), an idiom ("I could kill him", "I'm going to die of shame"),
+# a symptom with harmless causes. The detector takes these only as far as the learned layer
+# agrees; every other pattern is unmistakable and makes a message certain on its own.
+WEAK_PATTERNS = frozenset(["suicide_word", "overdose_word", "overdose_od", "abuse_word", "self_harm_two", "self_harm_word", "want_die", "kill_me", "hurt_someone", "hurt_person", "kill_person", "kill_someone", "i_end_it", "end_it", "end_things", "end_it_now", "want_end_it", "goodbye_forever", "final_goodbye", "hurt_by", "hurt_by_someone", "cant_breathe", "stroke_seizure", "hit_me", "if_i_was_gone", "if_i_died", "not_want_live", "not_want_alive", "domestic_violence", "murder", "poisonous", "poisoned_word", "choking", "emergency", "ambulance", "bleeding", "lot_of_blood", "cant_go_on", "cant_take_anymore", "tired_of_living", "disappear_forever", "stop_existing", "point_of_living", "no_point_living", "rather_dead", "wish_dead", "afraid_of_person", "afraid_of_him", "afraid_go_home", "not_safe", "unsafe_with", "deserve_pain", "feel_pain", "urge_to_hurt", "use_on", "homicidal", "chest_pain", "passed_out", "collapsed", "heart_attack", "life_pointless"])
 
 # Age: a person who says they are under 18 (for the young people's resources; not a crisis).
 AGE_PATTERNS: tuple[str, ...] = (
@@ -244,42 +279,53 @@ NOT_FOLLOWED_BY = {
 _REGEX = re.compile(r"^/(.+)/(\?)?$")
 
 
+_CHOICE = re.compile(r"/(?:[^/\\]|\\.)+/|[^|]+")
+
+
 def _expand(pattern: str) -> list[str]:
+    """The items of a pattern with every ``{NAME}`` replaced, also inside alternatives."""
     out: list[str] = []
     for item in pattern.split():
-        name = re.fullmatch(r"\{(\w+)\}(\??)", item)
-        if name:
-            out.append(MACROS[name.group(1)] + name.group(2))
-        else:
-            out.append(item)
+        whole = re.fullmatch(r"\{(\w+)\}(\??)", item)
+        if whole:
+            out.append(MACROS[whole.group(1)] + whole.group(2))
+            continue
+        # inside an alternative a macro adds its choices (a lemma macro's "@" is dropped:
+        # the item's own "@", if any, decides how all its choices are compared)
+        out.append(re.sub(r"\{(\w+)\}", lambda m: MACROS[m.group(1)].lstrip("@"), item))
     return out
+
+
+def _choices(body: str) -> list[str]:
+    """Split ``a|/re|gex/|b`` on the bars that are not inside a regular expression."""
+    return _CHOICE.findall(body)
 
 
 def _token(item: str) -> dict[str, Any]:
     """One Matcher token dict from one item of the notation."""
     if item == "*":
         return {"OP": "?"}
-    optional = item.endswith("?") and len(item) > 1 and not item.endswith("\\?")
-    body = item[:-1] if optional and not _REGEX.match(item) else item
     regex = _REGEX.match(item)
-    if regex:
+    if regex and len(_choices(item.rstrip("?"))) == 1:
         token: dict[str, Any] = {"LOWER": {"REGEX": regex.group(1)}}
-        optional = bool(regex.group(2))
-    elif body.startswith("@"):
-        choices = body[1:].split("|")
-        # a lemma item may also hold a regex alternative (e.g. /^\d{2,}$/ inside QUANT)
-        plain = [c for c in choices if not c.startswith("/")]
-        token = {"LEMMA": {"IN": plain}}
+        if regex.group(2):
+            token["OP"] = "?"
+        return token
+    optional = item.endswith("?") and len(item) > 1 and not item.endswith("\\?")
+    body = item[:-1] if optional else item
+    lemma = body.startswith("@")
+    choices = _choices(body[1:] if lemma else body)
+    regexes = [c[1:-1] for c in choices if c.startswith("/") and c.endswith("/")]
+    plain = [c for c in choices if not (c.startswith("/") and c.endswith("/"))]
+    attribute = "LEMMA" if lemma else "NORM"
+    if regexes:
+        alternatives = "|".join(re.escape(p) for p in plain)
+        joined = "|".join(f"(?:{r})" for r in regexes)
+        # NORM has no regex of its own worth trusting ("n't" -> "not"): plain text then
+        attribute = "LEMMA" if lemma else "LOWER"
+        token = {attribute: {"REGEX": f"^(?:{alternatives})$|{joined}" if alternatives else joined}}
     else:
-        choices = body.split("|")
-        regexes = [c[1:-1] for c in choices if c.startswith("/") and c.endswith("/")]
-        plain = [c for c in choices if not (c.startswith("/") and c.endswith("/"))]
-        if regexes:
-            alternatives = plain and "|".join(re.escape(p) for p in plain)
-            joined = "|".join(f"(?:{r})" for r in regexes)
-            token = {"LOWER": {"REGEX": f"^(?:{alternatives})$|{joined}" if alternatives else joined}}
-        else:
-            token = {"NORM": {"IN": plain}}
+        token = {attribute: {"IN": plain}}
     if optional:
         token["OP"] = "?"
     return token

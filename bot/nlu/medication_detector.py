@@ -21,10 +21,12 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot import crisis_categories as cc
 from bot.nlu.base import ConfigOnlyComponent, set_certain_intent
 
 MEDICATION_INTENT = "ask_medication"
 CRISIS_PREFIX = "crisis_"
+NOT_OVER = {cc.SAFETY_CHECK_INTENT, cc.OTHER_LANGUAGE_INTENT}
 
 # Generic names, then common brand names, of medicines prescribed for mood, anxiety and sleep.
 # Words that are also everyday English (e.g. brand names like "Desyrel" are fine; "Ativan" too)
@@ -100,7 +102,9 @@ class MedicationDetector(ConfigOnlyComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             current = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
-            if current.startswith(CRISIS_PREFIX):
+            # Neither tier of the crisis detector is ever overridden: "I've been saving up my
+            # sertraline" is a safety check first, not a medicine question.
+            if current.startswith(CRISIS_PREFIX) or current in NOT_OVER or message.get("crisis"):
                 continue
             if names_a_medicine(message.get(TEXT)):
                 set_certain_intent(message, self.intent)
