@@ -274,6 +274,8 @@ def test_without_a_clinic_number_each_language_names_the_local_emergency_number(
                                                                                  monkeypatch):
     actions_safety, _ = action_env
     text = actions_safety.other_language_text(clinic.load(clinic.DEFAULT_FILE), None)
-    assert text.splitlines()[0] == (
-        "I can only chat in English. If you are in danger, call your local emergency number now.")
+    first = text.splitlines()[0]
+    assert first.startswith("I can only chat in English. If you are in danger, call your local "
+                            "emergency number") and first.endswith(" now.")
+    assert "112" in first and "911" in first  # the default clinic file's honest fallback
     assert "el número de emergencias de tu país" in text
