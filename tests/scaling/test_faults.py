@@ -111,7 +111,9 @@ def test_postgres_restart_loses_no_confirmed_homework_and_is_reported(scaled):
         _wait_for(lambda u=url: scaled.health(u)[0] == 200, 30, f"{url} healthy again")
     assert {k: v for k, v in scaled.topology["pids"].items() if k.startswith("rasa-")} \
         == rasa_pids
-    what = f"Phoned my brother after the outage {secrets.token_hex(3)}"
+    # Fixed words the crisis detector reads as everyday talk (a random suffix made some
+    # versions of "phoned my brother after the outage" faint safety checks: docs/safety.md).
+    what = "Had lunch with my sister after the outage"
     assert saved in _log_homework(scaled, enrolled, what)
     assert (enrolled, what) in _homework_in_db(scaled.database_url)
     # One log line per outage, without what anyone wrote.
