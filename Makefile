@@ -12,7 +12,7 @@ SPACY   := var/spacy/en_ipt
 MODEL   := models/ipt.tar.gz
 WIDGET  := bot/web/static/widget.js
 # Everything the model is trained from: a change to any of these retrains, nothing else does.
-TRAIN_INPUTS := config.yml $(shell find domain data -type f \( -name '*.yml' -o -name '*.txt' \) 2>/dev/null) \
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f \( -name '*.yml' -o -name '*.txt' \) 2>/dev/null) \
                 $(shell find bot/nlu bot/policies -type f -name '*.py' 2>/dev/null)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -58,7 +58,7 @@ setup: $(STAMP) $(SPACY) $(WIDGET)
 $(MODEL): FORCE_TRAIN = $(if $(filter data/safety/%,$?),--force)
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@echo ">>> training the assistant (data or config changed)"
-	$(RASA) train --domain domain --fixed-model-name ipt --out models $(FORCE_TRAIN)
+	$(RASA) train --fixed-model-name ipt --out models $(FORCE_TRAIN)
 	@touch $@
 
 run: setup $(MODEL)

@@ -1,7 +1,7 @@
 """Homework log actions: show assignments, the homework form, save, list, correct, stop.
 
 Thin: each action finds the client from the conversation id through bot.between_sessions
-(never from a slot) and answers with responses from domain/homework.yml.
+(never from a slot) and answers with responses from domain.yml.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ shortcuts on purpose (the widget's quick replies, Telegram's buttons and command
 channel cannot drop them all. Every channel passes the text through :func:`harmless` before
 Rasa sees it:
 
-- a shortcut our assistant offers (a button payload in ``domain/``, a Telegram command's
+- a shortcut our assistant offers (a button payload in the domain, a Telegram command's
   message, the widget's opening ``/greet``, or a homework choice the homework action builds)
   passes unchanged: typing it is the same as tapping the button;
 - anything else that starts with ``/`` loses its leading slashes and is read by the NLU as
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import settings
+from bot import domain_files, settings
 
 PREFIX = "/"
 MAX_PAYLOAD_CHARS = 200
@@ -59,7 +59,7 @@ def _parse(text: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
     return intent, tuple(sorted(items))
 
 
-def _domain_payloads(domain_dir: Path) -> set[str]:
+def _domain_payloads(paths: list[Path]) -> set[str]:
     found: set[str] = set()
 
     def walk(node: object) -> None:
@@ -74,17 +74,17 @@ def _domain_payloads(domain_dir: Path) -> set[str]:
             for value in node:
                 walk(value)
 
-    for path in sorted(domain_dir.rglob("*.yml")):
+    for path in paths:
         walk((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses"))
     return found
 
 
 @lru_cache(maxsize=1)
 def allowed() -> frozenset[tuple[str, tuple[tuple[str, str], ...]]]:
-    """The shortcuts our assistant offers, parsed (read once from domain/ and the commands)."""
+    """The shortcuts our assistant offers, parsed (read once from the domain and the commands)."""
     from bot.telegram.commands import COMMANDS
 
-    payloads = _domain_payloads(settings.REPO / "domain")
+    payloads = _domain_payloads(domain_files.files(settings.REPO))
     payloads |= {c.rasa_message for c in COMMANDS if c.rasa_message.startswith(PREFIX)}
     payloads |= set(EXTRA)
     return frozenset(p for p in map(_parse, payloads) if p is not None)

@@ -63,15 +63,10 @@ SAVED_CHECKIN = "utter_checkin_saved"
 
 
 def response_start(name: str) -> str:
-    """The first 40 characters of a response in domain/, to recognise it in replies."""
-    import yaml
+    """The first 40 characters of a domain response, to recognise it in replies."""
+    from bot import domain_files
 
-    for path in sorted((REPO / "domain").glob("*.yml")):
-        data = yaml.safe_load(path.read_text()) or {}
-        found = (data.get("responses") or {}).get(name)
-        if found:
-            return " ".join(found[0]["text"].split())[:40]
-    raise KeyError(name)
+    return " ".join(domain_files.merged()["responses"][name][0]["text"].split())[:40]
 
 
 @dataclass

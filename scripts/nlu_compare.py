@@ -30,7 +30,7 @@ def evaluate(config: str) -> None:
 
     out = tempfile.mkdtemp(prefix="nlu-compare-")
     t0 = time.monotonic()
-    model = train_nlu(config, "data/nlu", out, domain="domain")
+    model = train_nlu(config, "data/nlu", out, domain="domain.yml")
     train_s = time.monotonic() - t0
     agent = Agent.load(model)
     held = nlu_examples(REPO / "tests" / "data")

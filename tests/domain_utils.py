@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import yaml
 
+from bot import domain_files
 from tests.helpers import REPO
 
 
-@cache
 def domain() -> dict:
-    """All files under domain/ merged (intents, responses, actions...)."""
-    merged: dict = {"intents": [], "responses": {}, "actions": []}
-    for path in sorted((REPO / "domain").rglob("*.yml")):
-        data = yaml.safe_load(path.read_text()) or {}
-        for intent in data.get("intents", []):
-            merged["intents"].append(intent if isinstance(intent, str) else next(iter(intent)))
-        merged["responses"].update(data.get("responses", {}) or {})
-        merged["actions"].extend(data.get("actions", []) or [])
-    return merged
+    """The whole domain merged as Rasa merges it (intents, responses, actions...)."""
+    return domain_files.merged(REPO)
 
 
 def nlu_examples(folder: Path) -> dict[str, list[str]]:

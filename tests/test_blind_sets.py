@@ -31,8 +31,7 @@ def _norm(text: str) -> str:
 def _training_lines() -> set[str]:
     """Every line of the training data and the domain, normalised (an example is one line)."""
     files = [*sorted((REPO / "data").rglob("*.yml")), *sorted((REPO / "data").rglob("*.txt")),
-             REPO / "domain.yml",
-             *sorted((REPO / "domain").rglob("*.yml"))]
+             REPO / "domain.yml"]
     return {
         _norm(line.strip().removeprefix("- "))
         for p in files if p.exists() for line in p.read_text(encoding="utf-8").splitlines()

@@ -87,8 +87,7 @@ def test_rasa_data_validate_is_clean():
     Every other warning fails.
     """
     result = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate", "--domain", "domain",
-         "--data", "data"],
+        [str(REPO / ".venv" / "bin" / "rasa"), "data", "validate"],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )
     output = result.stdout + result.stderr

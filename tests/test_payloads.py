@@ -9,7 +9,7 @@ from bot.telegram.commands import COMMANDS
 
 
 def test_every_button_payload_in_the_domain_and_every_command_passes_unchanged():
-    found = payloads._domain_payloads(payloads.settings.REPO / "domain")
+    found = payloads._domain_payloads(payloads.domain_files.files())
     assert len(found) > 20 and any("{" in p for p in found)
     for payload in [*found, *(c.rasa_message for c in COMMANDS), "/greet",
                     '/choose_assignment{"hw_assignment": "17"}',

@@ -20,7 +20,7 @@ EXCEPTIONS: dict[str, str] = {
     "utter_hw_free_entry_button": "a two-word button label, no sentence for a formula to measure",
     "utter_summary_free_entry": "a two-word fragment placed inside a summary, not a sentence",
     # Crisis texts are rewritten only together with the crisis detection work (docs/safety.md),
-    # which changes domain/safety.yml's crisis responses on its own branch; grade 8.3 today.
+    # which changes the safety crisis responses on its own branch; grade 8.3 today.
     "utter_crisis_young_people_generic": "crisis text owned by the crisis work, rewritten there",
 }
 

@@ -1,6 +1,6 @@
 """Every text the assistant can send: no diagnosis, no medication advice, safe crisis replies.
 
-Scans every response in every file under domain/ (present and future) and every string
+Scans every response in the domain and the data (present and future) and every string
 literal in actions/. The pattern lists live here, in the test, on purpose.
 """
 
@@ -12,6 +12,7 @@ import re
 import pytest
 import yaml
 
+from bot import domain_files
 from bot.crisis_categories import CATEGORIES
 from tests.helpers import REPO
 
@@ -59,9 +60,9 @@ MENTIONS_MEDICINE = re.compile(rf"\b{MEDICINES}\b", re.IGNORECASE)
 
 
 def domain_texts() -> list[tuple[str, str]]:
-    """(where, text) for every response variant and button title in every domain file."""
+    """(where, text) for every response variant and button title in the domain and the data."""
     out = []
-    for path in sorted((REPO / "domain").rglob("*.y*ml")):
+    for path in domain_files.files(REPO):
         data = yaml.safe_load(path.read_text()) or {}
         for name, variants in (data.get("responses") or {}).items():
             for i, variant in enumerate(variants or []):
@@ -144,8 +145,7 @@ CRISIS_REPLIES = [c.utter for c in CATEGORIES] + ["utter_safety_check"]
 
 
 def _responses() -> dict:
-    data = yaml.safe_load((REPO / "domain" / "safety.yml").read_text())
-    return data["responses"]
+    return domain_files.merged()["responses"]
 
 
 @pytest.mark.parametrize("name", CRISIS_REPLIES)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
+from bot import domain_files
 from tests.helpers import REPO
 
 
@@ -23,7 +22,7 @@ def _buttons(node: object):
 
 def test_domain_button_payloads_fit_in_64_bytes():
     # Longer payloads still work, but through an id kept in memory that a restart forgets.
-    files = sorted(Path(REPO, "domain").rglob("*.yml"))
+    files = domain_files.files(REPO)
     payloads = [
         str(b["payload"])
         for f in files

@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from bot import domain_files
 from tests.helpers import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -21,7 +22,7 @@ FALLBACK = re.compile(r"didn't understand|outside what I can help", re.IGNORECAS
 # domain the model is trained from, the crisis test cannot pass.
 SAFETY_MERGED = any(
     "utter_crisis" in p.read_text() or "crisis: true" in p.read_text()
-    for p in (REPO / "domain").glob("*.yml")
+    for p in domain_files.files(REPO)
 )
 
 
