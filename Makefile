@@ -10,10 +10,10 @@ RASA    := $(VENV)/bin/rasa
 STAMP   := $(VENV)/.installed
 SPACY   := var/spacy/en_ipt
 MODEL   := models/ipt.tar.gz
-WIDGET  := bot/web/static/widget.js
+WIDGET  := bot/services/web/static/widget.js
 # Everything the model is trained from: a change to any of these retrains, nothing else does.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f \( -name '*.yml' -o -name '*.txt' \) 2>/dev/null) \
-                $(shell find bot/nlu bot/policies -type f -name '*.py' 2>/dev/null)
+                $(shell find bot/rasa_ext/nlu bot/rasa_ext/policies -type f -name '*.py' 2>/dev/null)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa sends usage telemetry to its vendor unless this is off: never from a health product.
@@ -38,9 +38,9 @@ $(STAMP): requirements.txt requirements-encoder.txt
 	$(PY) -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(SPACY): $(STAMP) bot/spacy_model.py
+$(SPACY): $(STAMP) bot/launch/spacy_model.py
 	@echo ">>> building the offline spaCy pipeline in $(SPACY)"
-	$(PY) -m bot.spacy_model $(SPACY)
+	$(PY) -m bot.launch.spacy_model $(SPACY)
 	@touch $@
 
 system-deps:
@@ -51,7 +51,7 @@ $(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) s
 	@scripts/build-widget.sh
 
 setup: $(STAMP) $(SPACY) $(WIDGET)
-	@$(PY) -m bot.setup_check
+	@$(PY) -m bot.launch.setup_check
 
 # Rasa's cache does not see files it does not read itself (the crisis detector's negatives):
 # when one of them changed, train from scratch.
@@ -62,21 +62,21 @@ $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@touch $@
 
 run: setup $(MODEL)
-	@$(PY) -m bot.clinic check
-	$(PY) -m bot.run --model $(MODEL)
+	@$(PY) -m bot.clinic.config check
+	$(PY) -m bot.launch.run --model $(MODEL)
 
 # Several Rasa and action servers behind nginx, PostgreSQL and Redis (docs/scaling.md).
 RASA ?= 2
 run-scaled: system-deps setup $(MODEL)
-	@$(PY) -m bot.clinic check
-	$(PY) -m bot.scaled --model $(MODEL) --rasa $(RASA)
+	@$(PY) -m bot.clinic.config check
+	$(PY) -m bot.launch.scaled --model $(MODEL) --rasa $(RASA)
 
 test: system-deps setup $(MODEL)
 	$(VENV)/bin/ruff check bot actions tests scripts
 	$(PY) -m pytest
 
 eval: setup
-	$(PY) -m bot.eval
+	$(PY) -m bot.launch.eval
 
 bench: setup $(MODEL)
 	$(PY) scripts/bench.py

@@ -1,6 +1,6 @@
 """Check-in actions: validate the check-in form and save it when the last answer is in.
 
-Thin: the client is found from the conversation id through bot.between_sessions; the reply
+Thin: the client is found from the conversation id through bot.clinic.between_sessions; the reply
 is the same whatever the score, because the assistant records and does not judge.
 """
 
@@ -21,8 +21,8 @@ from actions.form_common import (
     latest_intent,
     latest_text,
 )
-from bot import between_sessions as bs
-from bot.store.services import StoreError
+from bot.clinic import between_sessions as bs
+from bot.clinic.store.services import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import privacy
-from bot.store.enrolment import link_from_message
+from bot.clinic import privacy
+from bot.clinic.enrolment import link_from_message
 
 
 class ActionLinkAccount(Action):

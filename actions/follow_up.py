@@ -11,8 +11,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import between_sessions as bs
-from bot.topics import button_titles, follow_up_response, suggest_topics
+from bot.clinic import between_sessions as bs
+from bot.clinic.topics import button_titles, follow_up_response, suggest_topics
 
 log = logging.getLogger(__name__)
 

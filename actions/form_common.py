@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import between_sessions as bs
+from bot.clinic import between_sessions as bs
 
 log = logging.getLogger(__name__)
 

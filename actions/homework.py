@@ -1,6 +1,6 @@
 """Homework log actions: show assignments, the homework form, save, list, correct, stop.
 
-Thin: each action finds the client from the conversation id through bot.between_sessions
+Thin: each action finds the client from the conversation id through bot.clinic.between_sessions
 (never from a slot) and answers with responses from domain.yml.
 """
 
@@ -23,8 +23,8 @@ from actions.form_common import (
     latest_text,
     sorry_when_records_unavailable,
 )
-from bot import between_sessions as bs
-from bot.store.services import StoreError
+from bot.clinic import between_sessions as bs
+from bot.clinic.store.services import StoreError
 
 log = logging.getLogger(__name__)
 BUTTON_TITLE_MAX = 60

@@ -9,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import privacy
-from bot.store import api
+from bot.clinic import privacy
+from bot.clinic.store import api
 
 log = logging.getLogger(__name__)
 

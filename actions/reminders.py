@@ -1,5 +1,5 @@
 """Session actions: the next session, the reminder the worker triggers, "I can't make it",
-and the client's reminder choice. Thin: the logic is in bot/reminders.py."""
+and the client's reminder choice. Thin: the logic is in bot/clinic/reminders.py."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import between_sessions as bs
-from bot import reminders
-from bot.store.services import StoreError
+from bot.clinic import between_sessions as bs
+from bot.clinic import reminders
+from bot.clinic.store.services import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import clinic, safety
-from bot import crisis_categories as cc
+from bot.clinic import config as clinic
+from bot.clinic import crisis_categories as cc
+from bot.clinic import safety
 
 logger = logging.getLogger(__name__)
 

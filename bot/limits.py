@@ -67,7 +67,7 @@ TOO_MANY_SESSIONS = "Too many new conversations from your network. Please try ag
 # name: (environment variable, default "N/SECONDS": N at once, N again over SECONDS)
 RATES = {
     "sessions_per_address": ("IPT_RATE_SESSIONS_PER_ADDRESS", "10/600"),
-    # a message costs 1 + 1 per 250 characters here (bot/web/server.py)
+    # a message costs 1 + 1 per 250 characters here (bot/services/web/server.py)
     "messages_per_address": ("IPT_RATE_MESSAGES_PER_ADDRESS", "30/60"),
     "messages_per_visitor": ("IPT_RATE_MESSAGES_PER_VISITOR", "12/60"),
 }

@@ -82,7 +82,7 @@ def _domain_payloads(paths: list[Path]) -> set[str]:
 @lru_cache(maxsize=1)
 def allowed() -> frozenset[tuple[str, tuple[tuple[str, str], ...]]]:
     """The shortcuts our assistant offers, parsed (read once from the domain and the commands)."""
-    from bot.telegram.commands import COMMANDS
+    from bot.commands import COMMANDS
 
     payloads = _domain_payloads(domain_files.files(settings.REPO))
     payloads |= {c.rasa_message for c in COMMANDS if c.rasa_message.startswith(PREFIX)}

@@ -85,7 +85,7 @@ def action_secret() -> str:
     """Shared secret the Rasa server sends to the action server on every call.
 
     endpoints.yml sends it as ``${IPT_ACTION_SECRET}`` (Rasa expands the variable when it
-    reads the file), so whoever starts Rasa puts it in the environment: bot/run.py does.
+    reads the file), so whoever starts Rasa puts it in the environment: bot/launch/run.py does.
     """
     return secret(ACTION_SECRET_ENV, "action_secret")
 

@@ -89,7 +89,7 @@ def main() -> int:
 
     # The action server and Rasa share this secret (endpoints.yml sends it as a header).
     os.environ.setdefault("IPT_ACTION_SECRET", secrets.token_urlsafe(24))
-    actions = start([sys.executable, "-m", "bot.action_server", "--port", str(port := free_port())],
+    actions = start([sys.executable, "-m", "bot.launch.action_server", "--port", str(port := free_port())],
                     work / "actions.log")
     endpoints = work / "endpoints.yml"
     endpoints.write_text(endpoints_yml(f"http://127.0.0.1:{port}/webhook"))

@@ -2,7 +2,7 @@
 
 usage: .venv/bin/python scripts/bench_console.py [--clients 500] [--requests 30]
 
-Seeds a throwaway SQLite database with fictional records, starts ``python -m bot.console``
+Seeds a throwaway SQLite database with fictional records, starts ``python -m bot.services.console``
 on a loopback port, signs in as an administrator and times whole HTTP requests (server
 render and transfer) with requests; prints p50 and p95 in milliseconds.
 """
@@ -28,8 +28,8 @@ def main() -> int:
 
     import requests
 
-    from bot.store import db
-    from bot.store.models import utcnow
+    from bot.clinic.store import db
+    from bot.clinic.store.models import utcnow
     from tests.console import seed
     from tests.console.conftest import csrf_of
     from tests.helpers import free_port, start, stop, wait_http
@@ -46,7 +46,7 @@ def main() -> int:
         pid = robin.public_id
     db.dispose_all()
     port = free_port()
-    proc = start([sys.executable, "-m", "bot.console", "--port", str(port)], tmp / "console.log",
+    proc = start([sys.executable, "-m", "bot.services.console", "--port", str(port)], tmp / "console.log",
                  env={"IPT_DATABASE_URL": url})
     try:
         base = f"http://127.0.0.1:{port}"

@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     from rasa.core.agent import Agent
 
-    from bot.graph_runner import sequential_runner
-    from bot.nlu.crisis import CrisisDetector, _plain
-    from bot.nlu.crisis_text import normalise
+    from bot.rasa_ext.nlu.crisis import CrisisDetector, _plain
+    from bot.rasa_ext.nlu.crisis_text import normalise
+    from bot.rasa_ext.patches.graph_runner import sequential_runner
 
     with sequential_runner():
         agent = Agent.load(args.model)

@@ -7,7 +7,7 @@ usage: .venv/bin/python scripts/bench_reminders.py [--appointments 10000] [--bur
    is not due yet; one worker cycle that finds nothing to do (settle stale reminders, look
    for claimable ones) is timed 50 times.
 2. Burst: ``--burst`` reminders all due at the same moment are added to that database;
-   ``--workers`` worker processes (``python -m bot.worker``) send them to a fake Telegram
+   ``--workers`` worker processes (``python -m bot.services.worker``) send them to a fake Telegram
    Bot API on loopback. Delay = sent_at - due_at from the database; target: all within 60 s.
    Rasa is a fake trigger_intent endpoint (answers at once) unless ``--real-rasa``, which
    starts the action server and ``rasa run`` with models/ipt.tar.gz on the same database,
@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 from typing_extensions import Self
 
-from bot.store import db
-from bot.store.models import Reminder
-from bot.worker import claims
+from bot.clinic.store import db
+from bot.clinic.store.models import Reminder
+from bot.services.worker import claims
 from tests.helpers import MODEL, REPO, endpoints_yml, free_port, start, stop, wait_http
 from tests.store import dbutil
 from tests.telegram.fakes import TOKEN, FakeBotAPI
@@ -77,14 +77,14 @@ class RealRasa:
         # the action server refuses calls without the shared secret (docs/privacy.md)
         env = {"IPT_DATABASE_URL": self.url, "IPT_ACTION_SECRET": secrets.token_hex(16)}
         aport, rport = free_port(), free_port()
-        actions = start([sys.executable, "-m", "bot.action_server", "--port", str(aport)],
+        actions = start([sys.executable, "-m", "bot.launch.action_server", "--port", str(aport)],
                         self.dir / "actions.log", env=env)
         self.procs.append(actions)
         wait_http(f"http://127.0.0.1:{aport}/health", proc=actions)
         endpoints = self.dir / "endpoints.yml"
         endpoints.write_text(endpoints_yml(f"http://127.0.0.1:{aport}/webhook",
                                            tracker_store=True))
-        rasa = start([sys.executable, "-m", "bot.rasa_server", "run", "-m", str(MODEL),
+        rasa = start([sys.executable, "-m", "bot.launch.rasa_server", "run", "-m", str(MODEL),
                       "--enable-api", "-i", "127.0.0.1",
                       "-p", str(rport), "--endpoints", str(endpoints),
                       "--credentials", str(REPO / "credentials.yml")],
@@ -112,7 +112,7 @@ async def burst(url: str, n: int, workers: int, real: RealRasa | None, logdir: P
            "RASA_TOKEN": real.token if real else RASA_TOKEN}
     t0 = time.perf_counter()
     procs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.worker", "--poll", "0.5", cwd=REPO, env=env,
+        sys.executable, "-m", "bot.services.worker", "--poll", "0.5", cwd=REPO, env=env,
         stdout=(logdir / f"worker{i}.log").open("wb"), stderr=asyncio.subprocess.STDOUT)
         for i in range(workers)]
     last_left, progress_at = n, time.perf_counter()

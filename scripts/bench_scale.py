@@ -7,8 +7,8 @@ usage: .venv/bin/python scripts/bench_scale.py [--only single,init,scaled1,scale
 
   single    ours as `make run` starts it (one Rasa server, one action server, SQLite)
   init      Rasa's `rasa init` assistant, one `rasa run` (built once under var/bench/rasa-init)
-  scaled1   `python -m bot.scaled --rasa 1` (nginx, PostgreSQL, Redis lock store)
-  scaled2   `python -m bot.scaled --rasa 2`
+  scaled1   `python -m bot.launch.scaled --rasa 1` (nginx, PostgreSQL, Redis lock store)
+  scaled2   `python -m bot.launch.scaled --rasa 2`
   socketio  scaled2 again, the same mix over socket.io through our web server
 
 Each configuration is started, loaded with scripts/load.py at each concurrency (closed loop,
@@ -98,7 +98,7 @@ def bench_single(args: argparse.Namespace) -> list[dict]:
     env = {"IPT_RASA_PORT": str(rasa_port), "IPT_ACTION_PORT": str(free_port()),
            "IPT_WEB_PORT": str(web_port), "IPT_DATABASE_URL": f"sqlite:///{db}"}
     log = WORK / "single.log"
-    proc = _start([sys.executable, "-m", "bot.run"], log, env)
+    proc = _start([sys.executable, "-m", "bot.launch.run"], log, env)
     try:
         _wait_log(proc, log, "Press Ctrl-C")
         return _measure("single", args, ["--rest", f"http://127.0.0.1:{rasa_port}",
@@ -131,7 +131,7 @@ def bench_scaled(args: argparse.Namespace, servers: int, channel: str) -> list[d
     rest_port, web_port = free_port(), free_port()
     run_dir = WORK / f"scaled{servers}"
     log = WORK / f"scaled{servers}.log"
-    proc = _start([sys.executable, "-m", "bot.scaled", "--rasa", str(servers), "--free-ports",
+    proc = _start([sys.executable, "-m", "bot.launch.scaled", "--rasa", str(servers), "--free-ports",
                    "--rasa-port", str(rest_port), "--action-port", str(free_port()),
                    "--web-port", str(web_port), "--pg-port", str(free_port()),
                    "--redis-port", str(free_port()), "--run-dir", str(run_dir)], log,

@@ -4,7 +4,7 @@ usage: .venv/bin/python scripts/bench_store.py [--conversations 200] [--threads 
 
 For each backend (a fresh SQLite file; a fresh PostgreSQL database on 127.0.0.1:5432) the
 clinic enrols N clients, then N conversations each run action_link_account with their code
-and save one homework entry through bot.store.api, first one after another, then from
+and save one homework entry through bot.clinic.store.api, first one after another, then from
 several threads at once. Prints p50/p95/max in milliseconds as a Markdown table.
 """
 
@@ -25,8 +25,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.enrolment import ActionLinkAccount
-from bot.store import api, db, services
-from bot.store.enrolment import link_from_message
+from bot.clinic.enrolment import link_from_message
+from bot.clinic.store import api, db, services
 
 TARGET_MS = 50.0
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Build the chat widget bundle bot/web/static/widget.js from web/ (npm ci + esbuild).
+# Build the chat widget bundle bot/services/web/static/widget.js from web/ (npm ci + esbuild).
 # Skips when the bundle is newer than every source, so `make` can call it every time.
 # usage: scripts/build-widget.sh [--force]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-OUT=bot/web/static/widget.js
+OUT=bot/services/web/static/widget.js
 SOURCES=(web/package.json web/package-lock.json $(find web/src -type f))
 
 if [[ "${1:-}" != "--force" && -f $OUT ]]; then

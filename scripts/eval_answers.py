@@ -8,7 +8,7 @@ and fallback included). A message counts as
 
 - **right**: the predicted intent is one of those that answer its blind topic (ANSWERS below);
 - **suggested**: below the confidence threshold, and the "Did you mean ...?" buttons
-  (bot.topics.suggest_topics, the same function the fallback action uses) include a right one;
+  (bot.clinic.topics.suggest_topics, the same function the fallback action uses) include a right one;
 - **wrong**: another topic's answer (or a refusal where an answer was due);
 - **fallback**: the bare "I didn't understand" with no useful suggestion.
 
@@ -94,7 +94,7 @@ async def parse_all(model: Path, texts: list[str]) -> list[dict]:
 
 
 def score(rows: list[tuple[str, str]], parsed: list[dict], suggest: bool = True) -> dict:
-    from bot.topics import suggest_topics
+    from bot.clinic.topics import suggest_topics
 
     table: dict[str, Counter] = defaultdict(Counter)
     misses = []

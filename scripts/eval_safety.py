@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     from rasa.core.agent import Agent
 
-    from bot.graph_runner import sequential_runner
+    from bot.rasa_ext.patches.graph_runner import sequential_runner
 
     blind = REPO / "tests" / "data" / "blind"
     crisis_rows = read_set(blind / f"safety_{args.set}_crisis.tsv")

@@ -102,14 +102,14 @@ class Enroller:
     def __init__(self, url: str | None) -> None:
         self.url = url
         if url:
-            from bot.store import db
+            from bot.clinic.store import db
 
             db.ensure_migrated(url)  # a fresh SQLite file of `make run` has no tables yet
 
     def link(self, sender: str) -> bool:
         if not self.url:
             return False
-        from bot.store import db, services
+        from bot.clinic.store import db, services
 
         try:
             with db.unit_of_work(self.url) as s:
@@ -125,7 +125,9 @@ class RestTalker:
 
     def __init__(self, http: aiohttp.ClientSession, base: str, prefix: str,
                  token: str | None = None) -> None:
-        from bot.settings import rest_token  # the REST channel's credential (bot/rest_channel.py)
+        from bot.settings import (
+            rest_token,  # the REST channel's credential (bot/rasa_ext/rest_channel.py)
+        )
 
         self.http, self.url, self.prefix = http, f"{base}/webhooks/rest/webhook", prefix
         self.headers = {"Authorization": f"Bearer {token or rest_token()}"}

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Resident memory of each process of a running stack, and where a Rasa server's goes.
 
-usage: .venv/bin/python scripts/memory.py --pid PID      every process under PID (bot.run,
-                                                         bot.scaled), after some traffic
+usage: .venv/bin/python scripts/memory.py --pid PID      every process under PID (bot.launch.run,
+                                                         bot.launch.scaled), after some traffic
        .venv/bin/python scripts/memory.py --start [--scaled 2] [--env K=V ...]
                                                          start the stack, talk to it, measure,
                                                          stop it
@@ -86,7 +86,9 @@ def print_rows(rows: list[dict]) -> None:
 
 def talk(rest: str, n: int = 30) -> None:
     """Some traffic, so caches and lazily built parts are in memory when we measure."""
-    from bot.settings import rest_token  # the REST channel's credential (bot/rest_channel.py)
+    from bot.settings import (
+        rest_token,  # the REST channel's credential (bot/rasa_ext/rest_channel.py)
+    )
 
     for i in range(n):
         requests.post(f"{rest}/webhooks/rest/webhook",
@@ -102,7 +104,7 @@ def start_and_measure(scaled: int, extra_env: dict[str, str]) -> list[dict]:
     run_dir = REPO / "var" / "bench" / "memory"
     if scaled:
         rest_port, web_port = free_port(), free_port()
-        cmd = [sys.executable, "-m", "bot.scaled", "--rasa", str(scaled), "--free-ports",
+        cmd = [sys.executable, "-m", "bot.launch.scaled", "--rasa", str(scaled), "--free-ports",
                "--rasa-port", str(rest_port), "--web-port", str(web_port),
                "--pg-port", str(free_port()), "--redis-port", str(free_port()),
                "--run-dir", str(run_dir)]
@@ -112,7 +114,7 @@ def start_and_measure(scaled: int, extra_env: dict[str, str]) -> list[dict]:
                    IPT_WEB_PORT=str(web_port),
                    IPT_DATABASE_URL=f"sqlite:///{run_dir / 'ipt.db'}")
         run_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "bot.run"]
+        cmd = [sys.executable, "-m", "bot.launch.run"]
     log = (run_dir.parent / "memory.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

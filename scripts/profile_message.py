@@ -82,7 +82,7 @@ def main() -> int:
     parser.add_argument("--tracker", choices=["memory", "sql"], default="memory")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--dask", action="store_true",
-                        help="Rasa's dask graph runner instead of ours (bot/graph_runner.py)")
+                        help="Rasa's dask graph runner instead of ours (bot/rasa_ext/patches/graph_runner.py)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import logging
@@ -97,13 +97,13 @@ def main() -> int:
 
     tracker_store = None
     if args.tracker == "sql":
-        from bot.tracker_store import IPTTrackerStore
+        from bot.rasa_ext.tracker_store import IPTTrackerStore
 
         url = os.environ.get("IPT_DATABASE_URL") or \
             f"sqlite:///{tempfile.mkdtemp()}/profile.db"
         tracker_store = IPTTrackerStore(url=url)
-    if not args.dask:  # as `rasa run` through bot.rasa_server
-        from bot import action_validation, graph_runner
+    if not args.dask:  # as `rasa run` through bot.launch.rasa_server
+        from bot.rasa_ext.patches import action_validation, graph_runner
 
         graph_runner.install()
         action_validation.install()

@@ -78,7 +78,7 @@ def action_headers(action_secret) -> dict[str, str]:
 def action_server(session_dir, server_env):
     port = free_port()
     proc = start(
-        [sys.executable, "-m", "bot.action_server", "--port", str(port)],
+        [sys.executable, "-m", "bot.launch.action_server", "--port", str(port)],
         session_dir / "actions.log", env=server_env,
     )
     try:
@@ -124,11 +124,11 @@ class Chat:
 @pytest.fixture(scope="session")
 def agent(model_path, action_server, action_headers, event_loop_session):
     """The trained assistant loaded in-process (in-memory tracker store), running its graph
-    with the runner `rasa run` uses here (bot/graph_runner.py)."""
+    with the runner `rasa run` uses here (bot/rasa_ext/patches/graph_runner.py)."""
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.graph_runner import sequential_runner
+    from bot.rasa_ext.patches.graph_runner import sequential_runner
 
     endpoint = EndpointConfig(action_server, headers=action_headers)
     with sequential_runner():
@@ -164,16 +164,16 @@ class RasaServer:
 
 @pytest.fixture(scope="session")
 def rasa_server(model_path, action_server, session_dir, server_env, rest_tokens):
-    """`rasa run` as `make run` starts it (bot.rasa_server) on loopback with the trained model,
+    """`rasa run` as `make run` starts it (bot.launch.rasa_server) on loopback with the trained model,
     the action server and our SQL tracker store on the session's database (IPT_DATABASE_URL),
     as endpoints.yml configures it."""
     port = free_port()
     token = secrets.token_hex(16)
     endpoints = session_dir / "endpoints.yml"
     endpoints.write_text(endpoints_yml(action_server, tracker_store=True))
-    # the API token through the environment, as bot/run.py passes it: never on a command line
+    # the API token through the environment, as bot/launch/run.py passes it: never on a command line
     proc = start(
-        [sys.executable, "-m", "bot.rasa_server", "run", "-m", str(model_path),
+        [sys.executable, "-m", "bot.launch.rasa_server", "run", "-m", str(model_path),
          "--enable-api", "-i", "127.0.0.1", "-p", str(port),
          "--endpoints", str(endpoints), "--credentials", str(REPO / "credentials.yml")],
         session_dir / "rasa.log", env={**server_env, "RASA_TOKEN": token},
@@ -198,7 +198,7 @@ def pg_url():
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url(request, tmp_path):
     """A migrated, empty database: a new SQLite file, or the session's PostgreSQL emptied."""
-    from bot.store import db
+    from bot.clinic.store import db
 
     if request.param == "sqlite":
         u = f"sqlite:///{tmp_path / 'ipt.db'}"

@@ -67,7 +67,7 @@ def endpoints_yml(action_url: str, tracker_store: bool = False) -> str:
         "  headers:\n    X-IPT-Action-Secret: ${IPT_ACTION_SECRET}\n"
     )
     if tracker_store:
-        text += "tracker_store:\n  type: bot.tracker_store.IPTTrackerStore\n"
+        text += "tracker_store:\n  type: bot.rasa_ext.tracker_store.IPTTrackerStore\n"
     return text
 
 

@@ -1,4 +1,4 @@
-"""The action server's answers are checked as Rasa checks them (bot/action_validation.py)."""
+"""The action server's answers are checked as Rasa checks them (bot/rasa_ext/patches/action_validation.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot import action_validation
+from bot.rasa_ext.patches import action_validation
 
 GOOD = [
     {"events": [], "responses": []},

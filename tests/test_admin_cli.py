@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.store import api, db
+from bot.clinic.store import api, db
 from tests.store import dbutil
 
 ADMIN = Path(sys.executable).parent / "ipt-admin"
@@ -194,7 +194,7 @@ def test_delete_asks_for_the_client_id_at_a_terminal(tmp_path):
 
 
 def test_reminders_follow_moves_and_the_clinic_sees_cancellation_requests(url):
-    from bot import reminders
+    from bot.clinic import reminders
 
     pid = ok_json(url, "client", "add", "--name", "Ana", "--tz", "Europe/Lisbon")["id"]
     assert ok_json(url, "client", "show", pid)["reminders"] == "default (1440,60)"

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot import between_sessions as bs
-from bot.store import db, services
-from bot.store.models import CheckIn, Client, HomeworkEntry
+from bot.clinic import between_sessions as bs
+from bot.clinic.store import db, services
+from bot.clinic.store.models import CheckIn, Client, HomeworkEntry
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=timezone.utc)
 pytestmark = pytest.mark.clock

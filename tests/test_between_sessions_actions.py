@@ -20,9 +20,9 @@ from actions.homework import (
     ActionStartCorrection,
     ValidateHomeworkForm,
 )
-from bot import between_sessions as bs
-from bot.store import db, services
-from bot.store.models import CheckIn, HomeworkEntry
+from bot.clinic import between_sessions as bs
+from bot.clinic.store import db, services
+from bot.clinic.store.models import CheckIn, HomeworkEntry
 from tests.domain_utils import domain as merged_domain
 
 SENDER = "tg-42"

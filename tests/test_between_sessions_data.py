@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from actions.form_common import TOPIC_ANSWERED
-from bot import between_sessions as bs
 from bot import domain_files
+from bot.clinic import between_sessions as bs
 
 REPO = Path(__file__).resolve().parent.parent
 FORMS = {"homework_form": "data/rules/homework.yml", "checkin_form": "data/rules/checkin.yml"}
@@ -59,7 +59,7 @@ def _extract(form: str, slot: str, intent: str, text: str) -> dict:
 
 def test_free_text_never_takes_a_crisis_a_stop_or_an_ipt_question(domain):
     # No from_text mapping: Rasa would take the text before our action could look at it. The
-    # form's validation action fills free text itself (bot.between_sessions.classify_answer),
+    # form's validation action fills free text itself (bot.clinic.between_sessions.classify_answer),
     # so no list of intents to leave out has to be kept in step with the domain.
     interrupting = [(intent, "i want to end it all") for intent in bs.CRISIS_INTENTS]
     interrupting += [("stop_form", "stop"), ("ask_homework_assigned", "what homework do I have?")]

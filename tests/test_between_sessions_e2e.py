@@ -17,9 +17,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot import between_sessions as bs
-from bot.store import db, services
-from bot.store.models import CheckIn, Client, HomeworkEntry
+from bot.clinic import between_sessions as bs
+from bot.clinic.store import db, services
+from bot.clinic.store.models import CheckIn, Client, HomeworkEntry
 from tests.domain_utils import domain
 from tests.helpers import MODEL, VENV_BIN, bot_texts
 

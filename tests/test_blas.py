@@ -1,4 +1,4 @@
-"""OpenBLAS kernel choice (bot/blas.py)."""
+"""OpenBLAS kernel choice (bot/launch/blas.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot import blas
+from bot.launch import blas
 
 
 def test_the_avx2_kernels_are_chosen_only_where_the_cpu_has_avx2_and_fma():
@@ -35,7 +35,7 @@ def test_the_cpu_flags_are_read_from_cpuinfo(tmp_path):
 @pytest.mark.skipif(not blas.NEEDS <= blas.cpu_flags(), reason="this CPU has no AVX2 + FMA")
 def test_numpy_loaded_afterwards_uses_the_chosen_kernels():
     code = ("import os; os.environ.pop('OPENBLAS_CORETYPE', None)\n"
-            "from bot.blas import choose_kernels; choose_kernels()\n"
+            "from bot.launch.blas import choose_kernels; choose_kernels()\n"
             "import numpy, threadpoolctl\n"
             "print([i['architecture'] for i in threadpoolctl.threadpool_info()"
             " if i['internal_api'] == 'openblas'][0])")

@@ -83,7 +83,7 @@ def test_rasa_data_validate_is_clean():
     form prompts, crisis resources), and form-only intents fill slots through slot
     mappings, which Rasa's validator does not look at. EXTERNAL_ intents are triggered
     from outside (the reminder worker), never typed, so they have no NLU examples; the crisis
-    detector sets `safety_check` and `other_language` itself (bot/crisis_categories.py).
+    detector sets `safety_check` and `other_language` itself (bot/clinic/crisis_categories.py).
     Every other warning fails.
     """
     result = subprocess.run(

@@ -1,4 +1,4 @@
-"""The edge's quick crisis check and its replies (bot/edge_help.py): no Rasa, no model."""
+"""The edge's quick crisis check and its replies (bot/clinic/edge_help.py): no Rasa, no model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from bot import clinic, edge_help
+from bot.clinic import config as clinic
+from bot.clinic import edge_help
 from tests.helpers import REPO
 
 EXAMPLE = REPO / "clinic.example.yml"
@@ -54,7 +55,7 @@ def test_everyday_ipt_talk_is_not_a_crisis_at_the_edge(text):
 
 
 def test_the_edge_check_imports_no_rasa_spacy_or_tensorflow():
-    code = ("import sys, bot.edge_help; "
+    code = ("import sys, bot.clinic.edge_help; "
             "print(sorted(m for m in ('rasa', 'spacy', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True)

@@ -10,8 +10,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.enrolment import ActionConfirmLink, ActionLinkAccount
-from bot.store import db, services
-from bot.store.models import utcnow
+from bot.clinic.store import db, services
+from bot.clinic.store.models import utcnow
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.store import codes, db, services
+from bot.clinic.store import codes, db, services
 from tests.helpers import bot_texts
 
 

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.follow_up import ActionAcknowledgeUpdate, ActionSuggestTopics
-from bot.store import db, services
+from bot.clinic.store import db, services
 from tests.domain_utils import domain
 
 SENDER = "tg-77"

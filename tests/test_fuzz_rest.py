@@ -18,7 +18,7 @@ import requests
 import sqlalchemy as sa
 
 from bot import limits, payloads
-from bot.store import db
+from bot.clinic.store import db
 
 # IPT_FUZZ_MESSAGES lowers it for a quick local run; the suite and CI send all 5,000.
 N = int(os.environ.get("IPT_FUZZ_MESSAGES", "5000"))

@@ -1,4 +1,4 @@
-"""The plain-loop graph runner (bot/graph_runner.py) against Rasa's dask runner."""
+"""The plain-loop graph runner (bot/rasa_ext/patches/graph_runner.py) against Rasa's dask runner."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from rasa.core.agent import Agent
 from rasa.shared.core.events import ActionExecuted, UserUttered
 
-from bot.graph_runner import SequentialGraphRunner, sequential_runner
+from bot.rasa_ext.patches.graph_runner import SequentialGraphRunner, sequential_runner
 
 MESSAGES = [
     "what is ipt", "how long does it last", "hi", "I want to check in", "tell me more",

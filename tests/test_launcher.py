@@ -1,4 +1,4 @@
-"""`make run`'s launcher (bot/run.py) leaves no process behind, however and whenever it is stopped.
+"""`make run`'s launcher (bot/launch/run.py) leaves no process behind, however and whenever it is stopped.
 
 Each run is the real launcher with the trained model on free ports and a private var/ and
 database; every process it starts inherits a marker in its environment, so the test finds
@@ -52,7 +52,7 @@ def _launch(model_path: Path, tmp: Path, extra: dict[str, str] | None = None):
     env.pop("TELEGRAM_BOT_TOKEN", None)
     log = (tmp / f"run-{mark}.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.run", "--model", str(model_path)], cwd=REPO, env=env,
+        [sys.executable, "-m", "bot.launch.run", "--model", str(model_path)], cwd=REPO, env=env,
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     return proc, mark, Path(log.name)

@@ -12,7 +12,7 @@ import secrets
 
 import yaml
 
-from bot.store import db, services
+from bot.clinic.store import db, services
 from tests.helpers import REPO
 
 

@@ -6,7 +6,7 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.medication_detector import MedicationDetector, names_a_medicine
+from bot.rasa_ext.nlu.medication_detector import MedicationDetector, names_a_medicine
 
 
 def _run(text: str, intent: str = "ask_grief", confidence: float = 0.6) -> Message:
@@ -62,5 +62,5 @@ def test_it_runs_after_the_crisis_detector_and_before_the_fallback():
     from tests.helpers import REPO
 
     names = [c["name"] for c in yaml.safe_load((REPO / "config.yml").read_text())["pipeline"]]
-    med = names.index("bot.nlu.medication_detector.MedicationDetector")
-    assert names.index("bot.nlu.crisis.CrisisDetector") < med < names.index("FallbackClassifier")
+    med = names.index("bot.rasa_ext.nlu.medication_detector.MedicationDetector")
+    assert names.index("bot.rasa_ext.nlu.crisis.CrisisDetector") < med < names.index("FallbackClassifier")

@@ -7,9 +7,9 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu import minilm
-from bot.nlu.code_detector import CodeDetector
-from bot.store import codes
+from bot.clinic.store import codes
+from bot.rasa_ext.nlu import minilm
+from bot.rasa_ext.nlu.code_detector import CodeDetector
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def _featurized(featurizer, text: str):
 
 
 def test_the_featurizer_gives_token_and_sentence_features_and_caches_short_messages(encoder):
-    from bot.nlu.sentence_featurizer import SentenceEncoderFeaturizer
+    from bot.rasa_ext.nlu.sentence_featurizer import SentenceEncoderFeaturizer
 
     config = {**SentenceEncoderFeaturizer.get_default_config(), "alias": "enc"}
     featurizer = SentenceEncoderFeaturizer(config, "enc")
@@ -123,7 +123,7 @@ def _message_with_features(rng: np.random.Generator, widths: tuple[int, ...]) ->
 
 def test_the_classifier_scores_one_message_as_the_matrix_path_does():
     """The per-message fast path and the training-time matrices give the same probabilities."""
-    from bot.nlu.linear_classifier import LinearIntentClassifier
+    from bot.rasa_ext.nlu.linear_classifier import LinearIntentClassifier
 
     rng = np.random.default_rng(7)
     widths = (5, 40, 60)
@@ -146,7 +146,7 @@ def test_the_classifier_scores_one_message_as_the_matrix_path_does():
 
 
 def test_the_classifier_refuses_features_unlike_its_training():
-    from bot.nlu.linear_classifier import LinearIntentClassifier
+    from bot.rasa_ext.nlu.linear_classifier import LinearIntentClassifier
 
     rng = np.random.default_rng(3)
     arrays = {"idf": np.ones(50), "coef": np.zeros((2, 58), dtype=np.float32),

@@ -1,4 +1,4 @@
-"""Rasa's NLU in its own thread (bot/nlu_thread.py): same results, the event loop stays free."""
+"""Rasa's NLU in its own thread (bot/rasa_ext/patches/nlu_thread.py): same results, the event loop stays free."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
-from bot import nlu_thread
+from bot.rasa_ext.patches import nlu_thread
 
 
 @pytest.fixture

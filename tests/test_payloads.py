@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import payloads
-from bot.telegram.commands import COMMANDS
+from bot.commands import COMMANDS
 
 
 def test_every_button_payload_in_the_domain_and_every_command_passes_unchanged():

@@ -14,9 +14,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot import privacy
-from bot.store import api, db, services
-from bot.store.models import CheckIn, HomeworkEntry
+from bot.clinic import privacy
+from bot.clinic.store import api, db, services
+from bot.clinic.store.models import CheckIn, HomeworkEntry
 from tests.domain_utils import domain
 from tests.helpers import bot_texts
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import clinic, limits, privacy, run, settings
+from bot import limits, settings
+from bot.clinic import config as clinic
+from bot.clinic import privacy
+from bot.launch import run
 
 
 def test_make_run_starts_rasa_on_loopback_with_a_token_and_shares_the_action_secret(
@@ -15,7 +18,7 @@ def test_make_run_starts_rasa_on_loopback_with_a_token_and_shares_the_action_sec
     services = {s.name: s for s in run.plan("models/ipt.tar.gz", {})}
     rasa = services["rasa"].cmd
     assert rasa[rasa.index("-i") + 1] == "127.0.0.1"
-    # the token reaches Rasa through the environment (bot.rasa_server reads it), never argv
+    # the token reaches Rasa through the environment (bot.launch.rasa_server reads it), never argv
     assert "--auth-token" not in rasa and settings.rasa_token() not in rasa
     assert "--enable-api" in rasa
     actions = services["actions"].cmd

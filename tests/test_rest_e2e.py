@@ -83,8 +83,8 @@ def intents(rasa_server, sender: str) -> list[str]:
 def test_a_typed_crisis_shortcut_records_no_flag(rasa_server, database_url):
     import sqlalchemy as sa
 
-    from bot.store import db, services
-    from bot.store.models import SafetyFlag
+    from bot.clinic.store import db, services
+    from bot.clinic.store.models import SafetyFlag
 
     db.ensure_migrated(database_url)
     with db.unit_of_work(database_url) as s:
@@ -122,7 +122,7 @@ def test_the_api_token_is_not_on_rasas_command_line(rasa_server):
     from pathlib import Path
 
     cmdline = Path(f"/proc/{rasa_server.pid}/cmdline").read_bytes().decode()
-    assert "bot.rasa_server" in cmdline and "--enable-api" in cmdline
+    assert "bot.launch.rasa_server" in cmdline and "--enable-api" in cmdline
     assert rasa_server.token not in cmdline and "--auth-token" not in cmdline
     # ... and the API still needs it
     url = f"{rasa_server.url}/conversations/e2e-cmdline/tracker"

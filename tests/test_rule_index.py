@@ -1,4 +1,4 @@
-"""IndexedRulePolicy (bot/policies/rules.py) finds exactly the rules Rasa's RulePolicy finds.
+"""IndexedRulePolicy (bot/rasa_ext/policies/rules.py) finds exactly the rules Rasa's RulePolicy finds.
 
 Conversations (questions, a check-in and homework logging by a linked client, a stop, a
 crisis) are played through the trained assistant; at every point of each conversation the
@@ -14,8 +14,8 @@ import pytest
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.policies.rules import IndexedRulePolicy
-from bot.store import db, services
+from bot.clinic.store import db, services
+from bot.rasa_ext.policies.rules import IndexedRulePolicy
 
 CONVERSATIONS = [
     ["hi", "what is ipt", "tell me more", "how long does it last", "thanks"],

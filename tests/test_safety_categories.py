@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot import crisis_categories as cc
 from bot import domain_files
-from bot.nlu.crisis_text import foreign_crisis, language, normalise
+from bot.clinic import crisis_categories as cc
+from bot.rasa_ext.nlu.crisis_text import foreign_crisis, language, normalise
 from tests.helpers import REPO
 
 
@@ -135,7 +135,7 @@ def test_an_ordinary_message_in_another_language_is_no_crisis():
 
 
 def test_macros_are_expanded_inside_alternatives():
-    from bot.nlu.crisis_patterns import MACROS, compile_pattern
+    from bot.rasa_ext.nlu.crisis_patterns import MACROS, compile_pattern
 
     tokens = compile_pattern("not * safe * with|around|near * him|her|them|my|{PERSON}")
     allowed = tokens[-1]["NORM"]["IN"]
@@ -149,7 +149,7 @@ def test_macros_are_expanded_inside_alternatives():
 def test_the_patterns_match_after_the_fix():
     import spacy
 
-    from bot.nlu.crisis_patterns import best_match, build_matcher, match_labels
+    from bot.rasa_ext.nlu.crisis_patterns import best_match, build_matcher, match_labels
 
     nlp = spacy.blank("en")
     matcher = build_matcher(nlp.vocab)

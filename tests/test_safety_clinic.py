@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot import clinic
+from bot.clinic import config as clinic
 from tests.helpers import REPO
 
 EXAMPLE = REPO / "clinic.example.yml"
@@ -122,7 +122,7 @@ def test_check_of_a_broken_file_exits_one_naming_the_field(tmp_path, capsys):
 
 
 def test_check_runs_as_a_module():
-    result = subprocess.run([sys.executable, "-m", "bot.clinic", "check"], check=False, cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "bot.clinic.config", "check"], check=False, cwd=REPO,
                             capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr

@@ -22,7 +22,7 @@ def nlp():
     import spacy
 
     if not SPACY_MODEL.exists():
-        pytest.fail(f"{SPACY_MODEL} is missing: run `make setup` (python -m bot.spacy_model)")
+        pytest.fail(f"{SPACY_MODEL} is missing: run `make setup` (python -m bot.launch.spacy_model)")
     return spacy.load(SPACY_MODEL)
 
 
@@ -32,7 +32,7 @@ SAME = {"suicide": {"suicide", "plan"}, "medical": {"medical", "overdose"}}
 
 @lru_cache(maxsize=1)
 def detector():
-    from bot.nlu.crisis import CrisisDetector
+    from bot.rasa_ext.nlu.crisis import CrisisDetector
 
     return CrisisDetector(CrisisDetector.get_default_config())
 
@@ -43,7 +43,7 @@ def stub(p_crisis: float, category: str = "suicide"):
 
     import numpy as np
 
-    from bot.nlu.crisis import HASH_FEATURES, CrisisDetector
+    from bot.rasa_ext.nlu.crisis import HASH_FEATURES, CrisisDetector
 
     width = 384 + 2 * HASH_FEATURES
     arrays = {"coef": np.zeros((2, width), dtype=np.float32),
@@ -197,7 +197,7 @@ def test_another_language_without_a_crisis_gets_the_other_language_intent():
 
 
 def test_a_leetspeak_crisis_is_never_read_as_an_enrolment_code():
-    from bot.nlu.code_detector import CodeDetector
+    from bot.rasa_ext.nlu.code_detector import CodeDetector
 
     # the classifier read this as link_account once: it looks like a code to it
     out = detector().process([message("i want to k1ll mys3lf", intent="link_account")])[0]
@@ -244,7 +244,7 @@ def test_the_detector_is_fast():
 
 
 def test_a_message_is_scored_by_sentence_and_by_clause():
-    from bot.nlu.crisis import sentence_spans
+    from bot.rasa_ext.nlu.crisis import sentence_spans
 
     text = "Can we move my session to Thursday? Also I took all my tablets, but whatever"
     assert [text[a:b] for a, b in sentence_spans(text)] == [

@@ -13,7 +13,8 @@ from aiohttp import web
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import clinic, safety
+from bot.clinic import config as clinic
+from bot.clinic import safety
 from tests.helpers import REPO
 from tests.loopback import LoopbackServer
 
@@ -86,7 +87,7 @@ def test_a_failing_store_or_sender_never_raises(caplog):
 
 
 def test_without_the_store_module_nothing_is_recorded(monkeypatch):
-    monkeypatch.setitem(sys.modules, "bot.store.api", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "bot.clinic.store.api", None)  # import now raises ImportError
     assert safety.default_recorder() is None
     assert safety.record_flag("x", "suicide") is False
 
@@ -238,7 +239,7 @@ def test_an_uncertain_check_gives_the_resources_but_records_no_flag(action_env):
 
 
 def test_every_category_has_a_label_for_the_on_call_chat():
-    from bot.crisis_categories import CATEGORIES
+    from bot.clinic.crisis_categories import CATEGORIES
 
     for category in CATEGORIES:
         text = safety.notification_text(category.name, WHEN, "ref", "Clinic")

@@ -13,8 +13,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import crisis_categories as cc
-from bot.policies.crisis import CrisisPolicy
+from bot.clinic import crisis_categories as cc
+from bot.rasa_ext.policies.crisis import CrisisPolicy
 
 DOMAIN = Domain.from_yaml(f"""
 version: "3.1"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot import domain_files
-from bot.crisis_categories import CATEGORIES
+from bot.clinic.crisis_categories import CATEGORIES
 from tests.helpers import REPO
 
 CONDITIONS = (r"(?:depress\w*|bipolar|anxiety|anxious|ptsd|adhd|ocd|schizophreni\w*|"

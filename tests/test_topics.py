@@ -1,6 +1,6 @@
 """Follow-up questions pick the answer for the last topic asked."""
 
-from bot.topics import NO_FOLLOW_UP, follow_up_response, last_topic
+from bot.clinic.topics import NO_FOLLOW_UP, follow_up_response, last_topic
 
 RESPONSES = {"utter_more_phases", "utter_example_grief", "utter_more_grief"}
 
@@ -31,7 +31,7 @@ def test_without_a_topic_the_assistant_offers_topics():
 
 
 def test_suggestions_are_the_closest_topics_best_first_at_most_three():
-    from bot.topics import suggest_topics
+    from bot.clinic.topics import suggest_topics
 
     ranking = ["nlu_fallback", "ask_duration", "greet", "ask_time_limit", "ask_example",
                "ask_max_sessions", "ask_phases", "ask_grief"]
@@ -41,7 +41,7 @@ def test_suggestions_are_the_closest_topics_best_first_at_most_three():
 
 
 def test_suggestions_skip_topics_with_no_weight_or_no_button():
-    from bot.topics import suggest_topics
+    from bot.clinic.topics import suggest_topics
 
     conf = {"ask_duration": 0.3, "ask_grief": 0.01, "ask_phases": 0.2}
     assert suggest_topics(["ask_duration", "ask_grief", "ask_phases"], conf,
@@ -50,7 +50,7 @@ def test_suggestions_skip_topics_with_no_weight_or_no_button():
 
 
 def test_button_titles_come_from_the_domain_buttons():
-    from bot.topics import button_titles
+    from bot.clinic.topics import button_titles
 
     responses = {"utter_a": [{"text": "x", "buttons": [
         {"title": "How long it lasts", "payload": "/ask_duration"},

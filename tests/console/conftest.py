@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.store import db
-from bot.store.models import utcnow
+from bot.clinic.store import db
+from bot.clinic.store.models import utcnow
 from tests.console import seed
 from tests.helpers import free_port, start, stop, wait_http
 
 
 @dataclass
 class Console:
-    """``python -m bot.console`` and the fictional records it serves."""
+    """``python -m bot.services.console`` and the fictional records it serves."""
 
     url: str
     database_url: str
@@ -66,7 +66,7 @@ def start_console(tmp: Path, env: dict[str, str]) -> Console:
     url = f"sqlite:///{tmp / 'ipt.db'}"
     clients = seed_database(url, utcnow())
     port = free_port()
-    proc = start([sys.executable, "-m", "bot.console", "--port", str(port)], tmp / "console.log",
+    proc = start([sys.executable, "-m", "bot.services.console", "--port", str(port)], tmp / "console.log",
                  env={"IPT_DATABASE_URL": url, "IPT_ENV": "test", **env})
     try:
         wait_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
@@ -98,7 +98,7 @@ def audit_rows(url: str, action: str | None = None) -> list[tuple]:
     """(staff, action, client, detail) of the audit log, oldest first."""
     import sqlalchemy as sa
 
-    from bot.store.models import AuditEntry
+    from bot.clinic.store.models import AuditEntry
 
     with db.unit_of_work(url) as s:
         q = sa.select(AuditEntry.staff_email, AuditEntry.action, AuditEntry.client_public_id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from bot.console import accounts
-from bot.store import services
-from bot.store.models import Appointment, Reminder
+from bot.clinic.store import services
+from bot.clinic.store.models import Appointment, Reminder
+from bot.services.console import accounts
 
 PASSWORD = "a long test password"
 NOTES = ["Slept better.", "Argued with my sister, then we talked.", None, "Tired after work.",

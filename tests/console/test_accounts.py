@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.console import accounts, views
-from bot.store import db, services
-from bot.store.models import AuditEntry, ClientAssignment, SafetyFlag, Staff, StaffSession
+from bot.clinic.store import db, services
+from bot.clinic.store.models import AuditEntry, ClientAssignment, SafetyFlag, Staff, StaffSession
+from bot.services.console import accounts, views
 from tests.console import seed
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)

@@ -115,7 +115,7 @@ def test_a_clinician_opening_another_clinicians_client_sees_nothing_of_it(browse
 def test_an_admin_books_a_session_through_the_confirmation_and_reads_the_audit_log(browser, console):
     from datetime import datetime, timedelta
 
-    from bot.store.models import utcnow
+    from bot.clinic.store.models import utcnow
 
     page = new_page(browser, 1280, 900)
     sign_in_with_the_keyboard(page, console.url, "admin@clinic.example")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
-from bot.console import chart
+from bot.services.console import chart
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 SVG = "{http://www.w3.org/2000/svg}"

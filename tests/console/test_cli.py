@@ -9,9 +9,9 @@ import time
 
 import sqlalchemy as sa
 
-from bot.admin.cli import main
-from bot.store import db
-from bot.store.models import AuditEntry, Staff
+from bot.clinic.store import db
+from bot.clinic.store.models import AuditEntry, Staff
+from bot.services.admin.cli import main
 
 
 def run(capsys, monkeypatch, url, *argv, stdin=""):

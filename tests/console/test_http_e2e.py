@@ -13,8 +13,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.store import db
-from bot.store.models import Appointment, Client, HomeworkAssignment, SafetyFlag, utcnow
+from bot.clinic.store import db
+from bot.clinic.store.models import Appointment, Client, HomeworkAssignment, SafetyFlag, utcnow
 from tests.console.conftest import audit_rows, csrf_of
 
 pytestmark = pytest.mark.e2e
@@ -286,7 +286,7 @@ def test_only_an_admin_erases_and_the_audit_keeps_the_id(console):
 def test_an_account_with_a_second_factor_needs_the_code_at_sign_in(console):
     import pyotp
 
-    from bot.console import accounts
+    from bot.services.console import accounts
     from tests.console import seed
 
     with db.unit_of_work(console.database_url) as s:

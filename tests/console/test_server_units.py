@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.console.server import _local_path
+from bot.services.console.server import _local_path
 
 
 @pytest.mark.parametrize("target, expected", [
@@ -25,8 +25,8 @@ def test_sign_in_only_returns_to_our_own_pages(target, expected):
 def test_a_clients_words_are_shown_as_text_never_as_markup(tmp_path):
     from datetime import datetime, timezone
 
-    from bot.console import server, views
-    from bot.store import db, services
+    from bot.clinic.store import db, services
+    from bot.services.console import server, views
     from tests.console import seed
 
     now = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -47,7 +47,7 @@ def test_a_clients_words_are_shown_as_text_never_as_markup(tmp_path):
 
 
 def test_tokens_compare_only_as_non_empty_strings():
-    from bot.console.server import _same
+    from bot.services.console.server import _same
 
     assert _same("abc", "abc")
     assert not _same("abc", "abd") and not _same("", "") and not _same(None, None)

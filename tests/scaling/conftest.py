@@ -1,7 +1,7 @@
-"""The scaled topology for the fault tests: `python -m bot.scaled` on private servers.
+"""The scaled topology for the fault tests: `python -m bot.launch.scaled` on private servers.
 
 PostgreSQL and Redis here are private ones started in pytest's temporary folder on free
-ports (bot/localsvc.py), never the machine's shared servers: the tests stop and restart
+ports (bot/launch/localsvc.py), never the machine's shared servers: the tests stop and restart
 them. Two Rasa servers and one action server behind Debian's nginx, as `make run-scaled`
 runs them; the whole topology is started once for the module (about a minute).
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.localsvc import PrivatePostgres, PrivateRedis, free_port
+from bot.launch.localsvc import PrivatePostgres, PrivateRedis, free_port
 from tests.helpers import REPO, wait_http
 
 
@@ -72,7 +72,7 @@ class Scaled:
 
 
 def _missing_tools() -> list[str]:
-    from bot.localsvc import postgres_bin
+    from bot.launch.localsvc import postgres_bin
 
     missing = [t for t in ("nginx", "redis-server") if not (shutil.which(t) or
                                                            Path(f"/usr/sbin/{t}").exists())]
@@ -101,7 +101,7 @@ def scaled(model_path) -> Iterator[Scaled]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "IPT_ENV": "test",
            "IPT_VAR_DIR": str(work / "var"), "IPT_REST_TOKEN": rest_token}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.scaled", "--model", str(model_path), "--rasa", "2",
+        [sys.executable, "-m", "bot.launch.scaled", "--model", str(model_path), "--rasa", "2",
          "--actions", "1", "--free-ports", "--rasa-port", str(free_port()),
          "--action-port", str(free_port()), "--web-port", str(free_port()),
          "--database-url", url, "--redis-url", f"redis://127.0.0.1:{redis.port}/1",

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import scaled
-from bot.localsvc import PrivateRedis, free_port
-from bot.lock_store import IPTRedisLockStore
+from bot.launch import scaled
+from bot.launch.localsvc import PrivateRedis, free_port
+from bot.rasa_ext.lock_store import IPTRedisLockStore
 from tests.helpers import REPO
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -29,7 +29,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 def test_docker_config_is_what_the_tested_topology_uses():
     topo = scaled.docker_topology()
     folder = REPO / "deploy" / "docker"
-    regenerate = "regenerate: python -m bot.scaled --write-docker-config deploy/docker"
+    regenerate = "regenerate: python -m bot.launch.scaled --write-docker-config deploy/docker"
     assert (folder / "nginx.conf").read_text() == scaled.render_nginx_conf(
         topo, None, docker=True), regenerate
     assert (folder / "endpoints.yml").read_text() == scaled.render_endpoints(
@@ -67,9 +67,9 @@ def test_endpoints_use_the_redis_lock_store():
     topo = scaled.Topology(redis_host="127.0.0.1", redis_port=6390, redis_db=2)
     topo.assign_ports(free=False)
     endpoints = yaml.safe_load(scaled.render_endpoints(topo))
-    assert endpoints["lock_store"]["type"] == "bot.lock_store.IPTRedisLockStore"
+    assert endpoints["lock_store"]["type"] == "bot.rasa_ext.lock_store.IPTRedisLockStore"
     assert (endpoints["lock_store"]["port"], endpoints["lock_store"]["db"]) == (6390, 2)
-    assert endpoints["tracker_store"]["type"] == "bot.tracker_store.IPTTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "bot.rasa_ext.tracker_store.IPTTrackerStore"
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
@@ -133,7 +133,7 @@ def test_the_private_redis_needs_its_password_and_keeps_it_off_the_command_line(
 def test_the_private_postgres_needs_its_password():
     import psycopg2
 
-    from bot.localsvc import PrivatePostgres, postgres_bin
+    from bot.launch.localsvc import PrivatePostgres, postgres_bin
 
     try:
         postgres_bin()

@@ -18,8 +18,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.store import db, services
-from bot.store.models import HomeworkEntry
+from bot.clinic.store import db, services
+from bot.clinic.store.models import HomeworkEntry
 from scripts import load
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scaling]

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from bot.store import db
-from bot.store.models import Base
+from bot.clinic.store import db
+from bot.clinic.store.models import Base
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import codes
+from bot.clinic.store import codes
 
 
 def test_generated_codes_use_the_unambiguous_alphabet():

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from bot.store import api, db, services
-from bot.store.services import Redeem
+from bot.clinic.store import api, db, services
+from bot.clinic.store.services import Redeem
 
 N = 50
 

@@ -7,7 +7,7 @@ import stat
 
 import sqlalchemy as sa
 
-from bot.store import db
+from bot.clinic.store import db
 
 
 def _mode(path) -> int:

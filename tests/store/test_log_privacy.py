@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.store import db, services
-from bot.store.models import CheckIn
+from bot.clinic.store import db, services
+from bot.clinic.store.models import CheckIn
 
 NOTE = "My sister Quenby {} shouted at me again"
 
@@ -109,7 +109,7 @@ def test_the_tracker_store_engines_hide_parameters(backend, tmp_path, monkeypatc
                else stack.enter_context(dbutil.throwaway_pg_database("ipt_logs")))
         monkeypatch.setenv(db.ENV_VAR, url)
         db.migrate(url)
-        store = TrackerStore.create(EndpointConfig(type="bot.tracker_store.IPTTrackerStore"),
+        store = TrackerStore.create(EndpointConfig(type="bot.rasa_ext.tracker_store.IPTTrackerStore"),
                                     domain=Domain.from_yaml("version: '3.1'\nintents: [greet]\n"))
         store = getattr(store, "_tracker_store", store)
         assert store.engine.hide_parameters

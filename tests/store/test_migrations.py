@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.store import db
-from bot.store.models import Base
+from bot.clinic.store import db
+from bot.clinic.store.models import Base
 
 
 def _diffs(url: str) -> list:

@@ -12,10 +12,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import privacy, retention
-from bot.store import api, db, services
-from bot.store.services import Redeem
-from bot.tracker_store import IPTTrackerStore
+from bot.clinic import privacy, retention
+from bot.clinic.store import api, db, services
+from bot.clinic.store.services import Redeem
+from bot.rasa_ext.tracker_store import IPTTrackerStore
 from tests.store.test_services import _add_events
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from bot import reminders
-from bot.clinic import ReminderPolicy
-from bot.store import db, services
-from bot.store.models import Appointment, Reminder
-from bot.worker import claims
+from bot.clinic import reminders
+from bot.clinic.config import ReminderPolicy
+from bot.clinic.store import db, services
+from bot.clinic.store.models import Appointment, Reminder
+from bot.services.worker import claims
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday
 POLICY = ReminderPolicy((1440, 60), time(21, 0), time(8, 0))

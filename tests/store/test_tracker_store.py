@@ -12,8 +12,8 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.store import db, services
-from bot.tracker_store import IPTTrackerStore
+from bot.clinic.store import db, services
+from bot.rasa_ext.tracker_store import IPTTrackerStore
 
 DOMAIN = Domain.from_yaml(
     "version: '3.1'\nintents: [greet]\nslots:\n  s:\n    type: text\n"
@@ -26,7 +26,7 @@ def test_endpoints_config_builds_our_store_and_a_tracker_round_trips(tmp_path, m
     monkeypatch.setenv(db.ENV_VAR, url)
     db.migrate(url)
     store = TrackerStore.create(
-        EndpointConfig(type="bot.tracker_store.IPTTrackerStore"), domain=DOMAIN
+        EndpointConfig(type="bot.rasa_ext.tracker_store.IPTTrackerStore"), domain=DOMAIN
     )
     assert isinstance(getattr(store, "_tracker_store", store), IPTTrackerStore)
 
@@ -93,7 +93,7 @@ def test_an_overlong_sender_id_neither_breaks_the_store_nor_its_health(backend, 
     # issue 19: on PostgreSQL a 300-character id failed the save and flipped /health to 503
     import contextlib
 
-    from bot.tracker_store import HEALTH, InvalidSenderId
+    from bot.rasa_ext.tracker_store import HEALTH, InvalidSenderId
     from tests.store import dbutil
 
     with contextlib.ExitStack() as stack:
@@ -103,7 +103,7 @@ def test_an_overlong_sender_id_neither_breaks_the_store_nor_its_health(backend, 
         db.migrate(url)
         monkeypatch.setenv(db.ENV_VAR, url)
         store = TrackerStore.create(
-            EndpointConfig(type="bot.tracker_store.IPTTrackerStore"), domain=DOMAIN
+            EndpointConfig(type="bot.rasa_ext.tracker_store.IPTTrackerStore"), domain=DOMAIN
         )
         store = getattr(store, "_tracker_store", store)
         long_id = "x" * 300

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.telegram.config import TelegramConfig
+from bot.services.telegram.config import TelegramConfig
 from tests.telegram.fakes import TOKEN, FakeBotAPI, FakeRasa
 
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-from bot.telegram.app import serve
-from bot.telegram.config import TelegramConfig
+from bot.services.telegram.app import serve
+from bot.services.telegram.config import TelegramConfig
 from tests.telegram.fakes import FakeBotAPI
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.telegram.commands import COMMANDS, message_for
+from bot.commands import COMMANDS, message_for
 
 
 def test_every_command_has_a_menu_line_and_a_rasa_shortcut():

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.telegram.config import ConfigError, TelegramConfig
+from bot.services.telegram.config import ConfigError, TelegramConfig
 from tests.helpers import REPO
 
 
@@ -41,9 +41,9 @@ def test_an_unknown_mode_is_refused():
 
 
 def _run_service(env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``python -m bot.telegram`` from the repository with only ``env``."""
+    """Run ``python -m bot.services.telegram`` from the repository with only ``env``."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.telegram"],
+        [sys.executable, "-m", "bot.services.telegram"],
         cwd=REPO,
         env=env,
         check=False,

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
-from bot import clinic, edge_help
-from bot.telegram import texts
+from bot.clinic import config as clinic
+from bot.clinic import edge_help
+from bot.services.telegram import texts
 from tests.telegram.fakes import callback_update, message_update
 from tests.telegram.harness import running
 
@@ -175,7 +176,7 @@ async def test_rasa_down_gets_the_user_an_apology_with_the_resources_and_a_log_l
     assert edge_help.resources_text(clinic.load(clinic.DEFAULT_FILE)) in reply
     assert "112" in reply and "https://findahelpline.com" in reply
     warnings = [
-        r for r in caplog.records if r.name.startswith("bot.telegram") and r.levelname == "WARNING"
+        r for r in caplog.records if r.name.startswith("bot.services.telegram") and r.levelname == "WARNING"
     ]
     assert any("Rasa server unavailable" in r.getMessage() for r in warnings)
     assert not any(secret_text in r.getMessage() for r in caplog.records)

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from bot import clinic, edge_help
+from bot.clinic import config as clinic
+from bot.clinic import edge_help
 from tests.helpers import REPO
 from tests.telegram.fakes import message_update
 from tests.telegram.harness import running

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.telegram.app import serve
-from bot.telegram.delivery import make_bot, send_replies
-from bot.telegram.render import CallbackData
+from bot.services.telegram.app import serve
+from bot.services.telegram.delivery import make_bot, send_replies
+from bot.services.telegram.render import CallbackData
 from tests.helpers import REPO, free_port
 from tests.telegram.fakes import TOKEN, FakeBotAPI, FakeRasa, message_update
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 async def _start_service(
     token: str, telegram: FakeBotAPI, rasa: FakeRasa
 ) -> asyncio.subprocess.Process:
-    """Start ``python -m bot.telegram`` with ``token``, the fake Bot API and the fake Rasa."""
+    """Start ``python -m bot.services.telegram`` with ``token``, the fake Bot API and the fake Rasa."""
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": token,
@@ -32,7 +32,7 @@ async def _start_service(
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.telegram",
+        "bot.services.telegram",
         cwd=REPO,
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from bot.telegram.rasa_client import RasaClient, RasaUnavailable
+from bot.services.telegram.rasa_client import RasaClient, RasaUnavailable
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.anyio

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.telegram import texts
-from bot.telegram.render import (
+from bot.services.telegram import texts
+from bot.services.telegram.render import (
     CallbackData,
     OutPhoto,
     OutText,

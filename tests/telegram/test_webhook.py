@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.telegram.webhook import SECRET_HEADER
+from bot.services.telegram.webhook import SECRET_HEADER
 from tests.helpers import free_port
 from tests.telegram.fakes import message_update
 from tests.telegram.harness import running

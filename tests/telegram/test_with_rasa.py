@@ -17,7 +17,7 @@ CHAT = 90210
 async def test_start_and_a_button_tap_reach_the_real_assistant(config, telegram, rasa_server,
                                                                monkeypatch):
     config = replace(config, rasa_url=rasa_server.url, rasa_timeout=60)
-    # the service's credential on the REST channel, as bot/run.py passes it
+    # the service's credential on the REST channel, as bot/launch/run.py passes it
     monkeypatch.setenv("IPT_TELEGRAM_RELAY_TOKEN", rasa_server.relay_token)
     async with running(config, telegram):
         telegram.push(message_update(CHAT, "/start"))

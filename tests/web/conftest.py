@@ -31,7 +31,7 @@ ALLOWED_ORIGIN = "https://clinic.example"
 
 @dataclass
 class WebServer:
-    """``python -m bot.web`` on a loopback port; ``restart()`` drops every connection."""
+    """``python -m bot.services.web`` on a loopback port; ``restart()`` drops every connection."""
 
     rasa_url: str
     log: Path
@@ -49,7 +49,7 @@ class WebServer:
     def start(self) -> None:
         env = {**self.env, "RASA_URL": self.rasa_url, "IPT_WEB_HOST": "127.0.0.1",
                "IPT_WEB_PORT": str(self.port), "IPT_WEB_ORIGINS": ALLOWED_ORIGIN}
-        self.proc = start([sys.executable, "-m", "bot.web"], self.log, env=env)
+        self.proc = start([sys.executable, "-m", "bot.services.web"], self.log, env=env)
         wait_http(f"{self.url}{self.ready_path}", timeout=60, proc=self.proc)
 
     def stop(self) -> None:

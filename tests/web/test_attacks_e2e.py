@@ -15,7 +15,7 @@ import pytest
 import requests
 import socketio
 
-from bot.web.channel import REFUSED_EVENT
+from bot.rasa_ext.web_channel import REFUSED_EVENT
 
 pytestmark = pytest.mark.e2e
 

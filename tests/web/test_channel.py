@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.web import signing
-from bot.web.channel import REFUSED_EVENT, SignedSocketIOInput, SignedSocketIOOutput, is_crisis
+from bot import signing
+from bot.rasa_ext.web_channel import (
+    REFUSED_EVENT,
+    SignedSocketIOInput,
+    SignedSocketIOOutput,
+    is_crisis,
+)
 
 SECRET = b"k" * 32
 

@@ -22,7 +22,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from bot import clinic, edge_help
+from bot.clinic import config as clinic
+from bot.clinic import edge_help
 from tests.helpers import REPO
 from tests.web.conftest import WebServer
 

@@ -13,11 +13,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.clinic import ReminderPolicy
-from bot.store import db, services
-from bot.store.models import Client, Reminder, WebOutbox
-from bot.worker.delivery import Deliverer, RasaTrigger
-from bot.worker.loop import Worker
+from bot.clinic.config import ReminderPolicy
+from bot.clinic.store import db, services
+from bot.clinic.store.models import Client, Reminder, WebOutbox
+from bot.services.worker.delivery import Deliverer, RasaTrigger
+from bot.services.worker.loop import Worker
 from tests.web.test_attacks_e2e import Visitor
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web import signing
-from bot.web.server import STATIC, Settings, create_app
+from bot import signing
+from bot.services.web.server import STATIC, Settings, create_app
 from tests.helpers import free_port
 
 SECRET = b"t" * 32
@@ -149,7 +149,7 @@ def test_the_full_privacy_notice_is_served_from_docs_privacy_md():
 
 
 def test_the_session_carries_the_clinic_s_crisis_resources(monkeypatch):
-    from bot import clinic
+    from bot.clinic import config as clinic
 
     monkeypatch.setenv(clinic.ENV_VAR, str(clinic.DEFAULT_FILE.parents[1] / "clinic.example.yml"))
 

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from bot.web import signing
+from bot import signing
 
 SECRET = b"s" * 32
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from bot.store import db
-from bot.store.models import Appointment, ChannelLink, Client, Reminder
+from bot.clinic.store import db
+from bot.clinic.store.models import Appointment, ChannelLink, Client, Reminder
 
 
 def midday_zone(now: datetime) -> str:

@@ -1,7 +1,7 @@
 """The worker as a real process: killed while holding claims, and two of them at once.
 
 The fakes (Bot API, trigger_intent) run in the test's event loop; the workers are
-``python -m bot.worker`` subprocesses with their real settings from the environment.
+``python -m bot.services.worker`` subprocesses with their real settings from the environment.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ async def _start_worker(url, telegram, rasa_trigger, log: Path, *args: str):
            "RASA_TOKEN": RASA_TOKEN, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": telegram.url, "PYTHONUNBUFFERED": "1"}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.worker", "--poll", "0.2", *args,
+        sys.executable, "-m", "bot.services.worker", "--poll", "0.2", *args,
         cwd=REPO, env=env, stdout=log.open("wb"), stderr=asyncio.subprocess.STDOUT,
     )
 

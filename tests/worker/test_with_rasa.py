@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot.clinic import ReminderPolicy
-from bot.store import db, services
-from bot.store.models import Appointment, Client, Reminder
-from bot.telegram.config import TelegramConfig
-from bot.telegram.delivery import make_bot
-from bot.worker.delivery import Deliverer, RasaTrigger
-from bot.worker.loop import Worker
+from bot.clinic.config import ReminderPolicy
+from bot.clinic.store import db, services
+from bot.clinic.store.models import Appointment, Client, Reminder
+from bot.services.telegram.config import TelegramConfig
+from bot.services.telegram.delivery import make_bot
+from bot.services.worker.delivery import Deliverer, RasaTrigger
+from bot.services.worker.loop import Worker
 from tests.helpers import bot_texts
 from tests.telegram.fakes import TOKEN
 

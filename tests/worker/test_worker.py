@@ -9,13 +9,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.store import db
-from bot.store.models import Reminder, WebOutbox, utcnow
-from bot.telegram.config import TelegramConfig
-from bot.telegram.delivery import make_bot
-from bot.worker import claims
-from bot.worker.delivery import Deliverer, RasaTrigger
-from bot.worker.loop import DatabaseClock, Worker, WorkerSettings
+from bot.clinic.store import db
+from bot.clinic.store.models import Reminder, WebOutbox, utcnow
+from bot.services.telegram.config import TelegramConfig
+from bot.services.telegram.delivery import make_bot
+from bot.services.worker import claims
+from bot.services.worker.delivery import Deliverer, RasaTrigger
+from bot.services.worker.loop import DatabaseClock, Worker, WorkerSettings
 from tests.telegram.fakes import TOKEN
 from tests.worker.fakes import RASA_TOKEN
 from tests.worker.seed import seed_due_reminders
@@ -201,7 +201,7 @@ async def test_housekeeping_jobs_run_on_their_schedule_and_a_failure_stops_nothi
 def test_the_worker_runs_the_retention_purge_at_its_own_clock(url):
     import time
 
-    from bot.worker.loop import default_jobs
+    from bot.services.worker.loop import default_jobs
     from tests.store.test_services import _add_events
 
     db.ensure_migrated(url)

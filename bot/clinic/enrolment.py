@@ -1,0 +1,86 @@
+"""Enrolment in chat: find the code in a message, check it, choose the answer.
+
+The action (actions/enrolment.py) only passes the conversation and the message here. The
+code comes from the message text (or an entity of an intent shortcut) and always goes
+through the same check and rate limit; no slot is ever trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clinic import privacy
+from bot.clinic.store import api, codes
+from bot.clinic.store.services import Redeem
+
+log = logging.getLogger(__name__)
+
+CODE_ENTITY = "enrolment_code"
+RESPONSES = {
+    Redeem.LINKED: "utter_linked",
+    Redeem.ALREADY_LINKED: "utter_already_linked",
+    Redeem.WRONG: "utter_code_wrong",
+    # one answer for every refused code, so it never tells whether a code exists (issue 19)
+    Redeem.EXPIRED: "utter_code_wrong",
+    Redeem.USED: "utter_code_wrong",
+    Redeem.LOCKED: "utter_code_locked",
+    Redeem.NO_CODE: "utter_ask_enrolment_code",
+    Redeem.NEEDS_CONSENT: "utter_ask_consent",
+}
+ERROR_RESPONSE = "utter_link_error"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The response to send and its template variables."""
+
+    response: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def code_in(text: str | None, entities: Iterable[dict[str, Any]] = ()) -> str | None:
+    """The code in the message text, else in an ``enrolment_code`` entity (not validated yet)."""
+    found = codes.extract(text or "")
+    if found:
+        return found
+    for entity in entities:
+        if entity.get("entity") == CODE_ENTITY and isinstance(entity.get("value"), str):
+            # A shortcut may carry anything: keep it as typed, the check decides.
+            return entity["value"][:64]
+    return None
+
+
+def link_from_message(
+    sender_id: str,
+    channel: str | None,
+    text: str | None,
+    entities: Iterable[dict[str, Any]] = (),
+    url: str | None = None,
+    consent: bool = False,
+) -> Answer:
+    """Try to link the conversation with the code in the message; the answer to give.
+
+    A valid code of a client who has not agreed to the privacy notice gets the notice and
+    the question (``utter_ask_consent``) and links nothing; ``consent=True`` is the call for
+    the client's "yes", with the message that held the code.
+    """
+    code = code_in(text, entities)
+    try:
+        if code is None:
+            # Still tell an already linked user so, rather than asking for a code again.
+            client = api.client_for_sender(sender_id, url=url)
+            if client is not None:
+                return Answer(
+                    RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name}
+                )
+        result = api.link_account(sender_id, channel, code, url=url, consent=consent)
+    except Exception:  # the user gets a clear "try later"; the log keeps the cause
+        log.exception("enrolment check failed")
+        return Answer(ERROR_RESPONSE)
+    variables = {"display_name": result.display_name} if result.display_name else {}
+    if result.outcome is Redeem.NEEDS_CONSENT:
+        variables["privacy_url"] = privacy.privacy_url()
+    return Answer(RESPONSES[result.outcome], variables)

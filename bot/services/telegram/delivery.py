@@ -1,0 +1,162 @@
+"""Sending to Telegram without losing replies: flood-control waits, network retries, ids.
+
+The reminder worker can reuse :func:`send_replies` with its own ``telegram.Bot``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import logging
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import BaseRateLimiter, ExtBot
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.services.telegram.config import TelegramConfig
+from bot.services.telegram.render import CallbackData, OutMessage, OutPhoto, OutText, render
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SENDER_PREFIX = "tg-"
+
+
+def sender_for_chat(chat_id: int) -> str:
+    """The Rasa conversation id of a Telegram chat (stable across restarts)."""
+    return f"{SENDER_PREFIX}{chat_id}"
+
+
+def chat_for_sender(sender: str) -> int | None:
+    """The Telegram chat id of a Rasa conversation id, or None if it is not a Telegram one."""
+    if not sender.startswith(SENDER_PREFIX):
+        return None
+    try:
+        return int(sender[len(SENDER_PREFIX) :])
+    except ValueError:
+        return None
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asks us to wait, whichever type python-telegram-bot hands out."""
+    with warnings.catch_warnings():
+        # 22.x warns that retry_after will become a timedelta; both types are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+class RetryAfterLimiter(BaseRateLimiter[None]):
+    """React to Telegram's flood control: wait the time it asks for, then send again.
+
+    python-telegram-bot's AIORateLimiter does the same but needs the ``aiolimiter`` package;
+    a small bot that answers its users one by one only needs the reactive half. While one
+    request waits, every other request waits too, as Telegram asks.
+    """
+
+    def __init__(self, max_retries: int = 3, max_wait: float = 60.0) -> None:
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self._resume_at = 0.0
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Call the Bot API; on RetryAfter wait as told and try again, a bounded number of times."""
+        for attempt in range(self.max_retries + 1):
+            pause = self._resume_at - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                wait = _retry_after_seconds(exc)
+                if attempt == self.max_retries or wait > self.max_wait:
+                    raise
+                log.warning("Telegram flood control on %s: waiting %.0f s", endpoint, wait)
+                self._resume_at = max(self._resume_at, time.monotonic() + wait + 0.1)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def make_bot(config: TelegramConfig) -> ExtBot[None]:
+    """A Bot for sending outside the Application (the reminder worker), same limiter and URLs.
+
+    Use it as ``async with make_bot(config) as bot: await send_replies(bot, ...)``.
+    """
+    return ExtBot(
+        config.token,
+        base_url=config.api_base_url,
+        base_file_url=config.api_base_file_url,
+        rate_limiter=RetryAfterLimiter(),
+    )
+
+
+async def with_network_retries(
+    call: Callable[[], Awaitable[T]], attempts: int = 4, first_delay: float = 0.5
+) -> T:
+    """Await ``call()``; on a network error or time-out try again with doubling delays.
+
+    BadRequest is a NetworkError subclass in python-telegram-bot but retrying it cannot help.
+    A time-out may hide a message that did arrive: a rare duplicate beats a lost reply.
+    """
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            if attempt == attempts:
+                raise
+            log.warning(
+                "Telegram network error (%s), retry %d in %.1f s",
+                type(exc).__name__,
+                attempt,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+async def send_message(bot: Bot, chat_id: int, message: OutMessage) -> Message:
+    """Send one rendered message; a photo Telegram cannot fetch is sent as its link."""
+    if isinstance(message, OutPhoto):
+        try:
+            return await with_network_retries(
+                lambda: bot.send_photo(
+                    chat_id, message.url, caption=message.caption, reply_markup=message.reply_markup
+                )
+            )
+        except BadRequest:
+            log.warning("Telegram could not send a photo; sending its link instead")
+            text = f"{message.caption}\n\n{message.url}" if message.caption else message.url
+            message = OutText(text, message.reply_markup)
+    assert isinstance(message, OutText)
+    return await with_network_retries(
+        lambda: bot.send_message(chat_id, message.text, reply_markup=message.reply_markup)
+    )
+
+
+async def send_replies(
+    bot: Bot, chat_id: int, replies: list[dict[str, Any]], callbacks: CallbackData
+) -> list[Message]:
+    """Render Rasa's replies and send them to ``chat_id`` in order."""
+    return [await send_message(bot, chat_id, m) for m in render(replies, callbacks)]

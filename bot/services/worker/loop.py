@@ -1,0 +1,309 @@
+"""The worker loop: housekeeping jobs, then claim due reminders and deliver them.
+
+One cycle: run the housekeeping jobs that are due (each in a thread, errors logged and the
+job tried again at its next time), then claim a batch of due reminders and deliver them
+concurrently, and repeat while full batches come back; then sleep ``poll_seconds``.
+
+Housekeeping jobs are plain functions ``fn(now)`` registered with :meth:`Worker.add_job`
+(for example the retention purge: ``worker.add_job("retention", timedelta(hours=1), purge)``);
+:func:`default_jobs` lists the ones ``python -m bot.services.worker`` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.clinic import reminders
+from bot.clinic.config import ReminderPolicy
+from bot.clinic.store import db
+from bot.clinic.store.models import WebOutbox, utcnow
+from bot.services.worker import claims
+from bot.services.worker.claims import Claim
+from bot.services.worker.delivery import Deliverer, Outcome, Result, outbox_row
+
+log = logging.getLogger(__name__)
+
+# A web message nobody came back for within this time is dropped (the session is long over).
+WEB_OUTBOX_KEEP = timedelta(days=14)
+
+
+@dataclass
+class WorkerSettings:
+    """How the worker paces itself (``python -m bot.services.worker --help`` sets them)."""
+
+    batch: int = 100
+    hold: timedelta = timedelta(minutes=2)  # a claim runs out after this (crash recovery)
+    poll_seconds: float = 2.0
+    concurrency: int = 8
+    retry_after: timedelta = timedelta(minutes=1)
+    # A claim this close to running out is left alone: another worker may take it soon.
+    claim_margin: timedelta = timedelta(seconds=10)
+
+
+class DatabaseClock:
+    """The database server's clock, so that workers on several machines agree on claims.
+
+    Measured at most every ``refresh`` (one ``SELECT clock_timestamp()`` on PostgreSQL) and
+    kept as an offset from the local clock, so asking the time costs nothing in between. On
+    SQLite, one machine and one clock: the local one.
+    """
+
+    def __init__(self, url: str | None = None, local: Callable[[], datetime] = utcnow,
+                 refresh: timedelta = timedelta(seconds=30)) -> None:
+        self.url, self.local, self.refresh = url, local, refresh
+        self.offset = timedelta(0)
+        self._measured_at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        now = self.local()
+        if self._measured_at is None or abs(now - self._measured_at) >= self.refresh:
+            self._measure()
+            self._measured_at = now
+        return now + self.offset
+
+    def _measure(self) -> None:
+        engine = db.get_engine(self.url)
+        if engine.dialect.name != "postgresql":
+            return
+        try:
+            with engine.connect() as conn:
+                before = self.local()
+                server = conn.scalar(sa.text("SELECT clock_timestamp()"))
+                after = self.local()
+        except sa.exc.SQLAlchemyError as exc:  # keep the last offset; the cycle reports outages
+            log.warning("could not read the database clock (%s)", type(exc).__name__)
+            return
+        self.offset = server - (before + (after - before) / 2)
+
+
+@dataclass
+class Job:
+    """A periodic housekeeping job: ``run(now)`` every ``every``."""
+
+    name: str
+    every: timedelta
+    run: Callable[[datetime], object]
+    next_at: datetime | None = None
+
+
+@dataclass
+class Worker:
+    """Claims due reminders and delivers them; runs housekeeping jobs between cycles."""
+
+    deliverer: Deliverer
+    url: str | None = None
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    clock: Callable[[], datetime] | None = None  # None: the database's (DatabaseClock)
+    jobs: list[Job] = field(default_factory=list)
+    policy: ReminderPolicy | None = None  # quiet hours; None: the clinic file's
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = reminders.current_policy()
+        if self.clock is None:
+            self.clock = DatabaseClock(self.url)
+
+    def add_job(self, name: str, every: timedelta, run: Callable[[datetime], object]) -> None:
+        """Run ``run(now)`` every ``every`` (first at the next cycle), off the event loop."""
+        self.jobs.append(Job(name, every, run))
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    async def run_jobs(self) -> None:
+        """Run each housekeeping job whose time has come; one failing does not stop others."""
+        for job in self.jobs:
+            now = self.clock()
+            if job.next_at is not None and now < job.next_at:
+                continue
+            try:
+                await asyncio.to_thread(job.run, now)
+            except Exception:  # a housekeeping job must not stop reminders
+                log.exception("housekeeping job %s failed; next try in %s", job.name, job.every)
+            job.next_at = now + job.every
+
+    # --- reminders -----------------------------------------------------------------------
+
+    def _uow(self):
+        return db.unit_of_work(self.url)
+
+    def _claim(self) -> list[Claim]:
+        with self._uow() as s:
+            return claims.claim_due(s, self.clock(), self.settings.batch, self.settings.hold)
+
+    def _settle(self, fn: Callable[..., bool], claim: Claim, *args) -> bool:
+        with self._uow() as s:
+            return fn(s, claim, *args)
+
+    def _record_web(self, claim: Claim, result: Result) -> bool:
+        """Put the messages in the web outbox and mark the reminder sent, in one transaction."""
+        with self._uow() as s:
+            if not claims.mark_sent(s, claim, self.clock()):
+                s.rollback()
+                return False
+            s.add(outbox_row(claim, list(result.messages)))
+            return True
+
+    async def _call(self, fn: Callable[..., bool], claim: Claim, *args) -> bool:
+        return await asyncio.to_thread(self._settle, fn, claim, *args)
+
+    async def _quiet(self, claim: Claim, now: datetime) -> str | None:
+        """At night in the client's zone: wait for the morning if the session is later, else
+        drop the reminder (recorded as missed, ``quiet_hours``). None when it may go now.
+
+        Due times already avoid quiet hours; this catches retries and catch-up after an
+        outage, checked on every attempt at the moment of sending.
+        """
+        ends = reminders.quiet_hours_end(now, claim.timezone, self.policy)
+        if ends is None:
+            return None
+        if ends < claim.starts_at:
+            await self._call(claims.retry_later, claim, "quiet_hours", ends)
+            return "quiet"
+        await self._call(claims.mark_missed, claim, "quiet_hours")
+        return "missed"
+
+    async def _renew(self, claim: Claim) -> bool:
+        """Extend the lease by ``hold`` from now; False when the claim was lost."""
+        return await self._call(claims.renew, claim, self.clock() + self.settings.hold)
+
+    async def _keep_lease(self, claim: Claim, lost: asyncio.Event) -> None:
+        """While a delivery runs (Rasa, Telegram's flood waits), renew its lease every third of
+        ``hold``, so no other worker takes it over and sends it again."""
+        while True:
+            await asyncio.sleep(self.settings.hold.total_seconds() / 3)
+            try:
+                if not await self._renew(claim):
+                    lost.set()
+                    return
+            except sa.exc.SQLAlchemyError as exc:  # the fence before sending decides
+                log.warning("lease renewal failed (%s)", type(exc).__name__)
+
+    async def deliver(self, claim: Claim) -> str:
+        """Deliver one claimed reminder under a renewed lease and settle it."""
+        lost = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(claim, lost))
+        try:
+            return await self._deliver(claim, lost)
+        finally:
+            keeper.cancel()
+
+    async def _deliver(self, claim: Claim, lost: asyncio.Event) -> str:
+        """Deliver one claimed reminder and settle it; returns what happened."""
+        now = self.clock()
+        margin = min(self.settings.claim_margin, self.settings.hold / 3)
+        if now >= claim.until - margin:
+            return "left"  # our claim is about to run out: leave it to whoever re-claims it
+        if now >= claim.starts_at:
+            await self._call(claims.mark_missed, claim, "session_started")
+            return "missed"
+        if quiet := await self._quiet(claim, now):
+            return quiet
+        result = await self.deliverer.messages_for(claim)
+        if result.outcome is Outcome.SENT:
+            if Deliverer.is_web(claim):
+                ok = await asyncio.to_thread(self._record_web, claim, result)
+                return "sent" if ok else "lost_claim"
+            if self.clock() >= claim.starts_at:  # Rasa was slow: never remind after the start
+                await self._call(claims.mark_missed, claim, "session_started")
+                return "missed"
+            if quiet := await self._quiet(claim, self.clock()):  # ... nor at night
+                return quiet
+            # The fence: send only while our claim stands (renewed now for the send's length).
+            if lost.is_set() or not await self._renew(claim):
+                return "lost_claim"
+            sent = await self.deliverer.send_telegram(claim, result.messages)
+            if sent.outcome is Outcome.SENT:
+                ok = await self._call(claims.mark_sent, claim, self.clock())
+                return "sent" if ok else "lost_claim"
+            result = sent
+        reason = result.reason or result.outcome.value
+        if result.outcome is Outcome.NOTHING:
+            if not await self._call(claims.still_remindable, claim, self.clock()):
+                await self._call(claims.mark_cancelled, claim, reason)
+                return "cancelled"
+            reason = "empty_reply"  # the session is still on: the action failed, try again
+        elif result.outcome is Outcome.UNDELIVERABLE:
+            await self._call(claims.mark_missed, claim, reason)
+            return "missed"
+        await self._call(claims.retry_later, claim, reason, self.clock() + self.settings.retry_after)
+        return "retry"
+
+    async def cycle(self) -> Counter[str]:
+        """Claim one batch and deliver it; counts of what happened (and "claimed")."""
+        batch = await asyncio.to_thread(self._claim)
+        counts: Counter[str] = Counter(claimed=len(batch))
+        if not batch:
+            return counts
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def one(claim: Claim) -> str:
+            async with gate:
+                try:
+                    return await self.deliver(claim)
+                except Exception:  # one reminder must not stop the others
+                    log.exception("reminder %s failed; its claim will run out", claim.reminder_id)
+                    return "error"
+
+        for outcome in await asyncio.gather(*(one(c) for c in batch)):
+            counts[outcome] += 1
+        log.info("reminders: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return counts
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run cycles until ``stop`` is set (finishing the batch in hand)."""
+        while not stop.is_set():
+            await self.run_jobs()
+            try:
+                counts = await self.cycle()
+            except sa.exc.SQLAlchemyError as exc:
+                # The database is down or busy: say so once per cycle and try again.
+                log.warning("reminder cycle failed (%s); retrying", type(exc).__name__)
+                counts = Counter()
+            if counts["claimed"] >= self.settings.batch:
+                continue  # more are due: no pause
+            try:
+                await asyncio.wait_for(stop.wait(), self.settings.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+
+def expire_web_outbox(url: str | None = None) -> Callable[[datetime], int]:
+    """Housekeeping: drop web messages nobody came back to read within two weeks."""
+
+    def run(now: datetime) -> int:
+        with db.unit_of_work(url) as s:
+            return s.execute(
+                sa.delete(WebOutbox).where(WebOutbox.created_at < now - WEB_OUTBOX_KEEP)
+            ).rowcount
+
+    return run
+
+
+def default_jobs(url: str | None = None) -> list[tuple[str, timedelta, Callable[[datetime], object]]]:
+    """The housekeeping jobs ``python -m bot.services.worker`` runs: (name, every, fn(now)).
+
+    - expire_web_outbox: web messages nobody came back for within two weeks;
+    - retention: conversations of unlinked people and closed clients past the clinic's
+      ``retention_days`` (bot/clinic/retention.py, docs/privacy.md).
+    """
+    return [
+        ("expire_web_outbox", timedelta(hours=1), expire_web_outbox(url)),
+        ("retention", timedelta(hours=1), retention_purge(url)),
+    ]
+
+
+def retention_purge(url: str | None = None) -> Callable[[datetime], dict[str, int]]:
+    """Housekeeping: the retention purge, at the worker's clock."""
+    from bot.clinic.retention import purge_expired
+
+    def run(now: datetime) -> dict[str, int]:
+        return purge_expired(url, now=now)
+
+    return run

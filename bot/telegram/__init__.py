@@ -1,5 +1,0 @@
-"""Telegram channel: python-telegram-bot's Application in front of Rasa's REST channel.
-
-Run it with ``python -m bot.telegram``; docs/telegram.md explains the set-up. Importing this
-package does no work: the Application is only built by :func:`bot.telegram.app.build_application`.
-"""
