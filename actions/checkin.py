@@ -22,6 +22,7 @@ from actions.form_common import (
     latest_text,
 )
 from bot.clinic import between_sessions as bs
+from bot.clinic.store.db import call
 from bot.clinic.store.services import StoreError
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class ActionSaveCheckin(Action):
         # The last answer's time is the idempotency key: a retried call saves nothing new.
         when = bs.message_time(bs.last_user_timestamp(tracker.events))
         try:
-            saved = await bs.call(
+            saved = await call(
                 bs.save_checkin,
                 tracker.sender_id,
                 int(mood),

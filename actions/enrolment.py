@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clinic import privacy
-from bot.clinic.enrolment import link_from_message
+from bot.clinic.enrolment import answer_message
 
 
 class ActionLinkAccount(Action):
@@ -21,7 +21,7 @@ class ActionLinkAccount(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         message = tracker.latest_message or {}
-        answer = link_from_message(
+        answer = await answer_message(
             tracker.sender_id,
             tracker.get_latest_input_channel(),
             message.get("text"),
@@ -53,7 +53,7 @@ class ActionConfirmLink(Action):
                 dispatcher.utter_message(response="utter_deny" if intent == "deny" else "utter_affirm")
             return []
         parse = earlier.get("parse_data") or {}
-        answer = link_from_message(
+        answer = await answer_message(
             tracker.sender_id,
             tracker.get_latest_input_channel(),
             earlier.get("text"),

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clinic import between_sessions as bs
+from bot.clinic.store.db import call
 from bot.clinic.topics import button_titles, follow_up_response, suggest_topics
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class ActionAcknowledgeUpdate(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            linked = await bs.call(bs.is_linked, tracker.sender_id)
+            linked = await call(bs.is_linked, tracker.sender_id)
         except SQLAlchemyError as exc:
             log.warning("could not look up the conversation's link (%s)", type(exc).__name__)
             linked = False

@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clinic import between_sessions as bs
+from bot.clinic.store.db import call
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class BetweenSessionsFormValidation(FormValidationAction, ABC):
         domain: DomainDict,
     ) -> list[str]:
         try:
-            has_open = bool(await bs.call(bs.open_assignments, tracker.sender_id))
+            has_open = bool(await call(bs.open_assignments, tracker.sender_id))
         except SQLAlchemyError:
             log.exception("could not read open assignments")
             has_open = False

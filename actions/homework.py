@@ -24,6 +24,7 @@ from actions.form_common import (
     sorry_when_records_unavailable,
 )
 from bot.clinic import between_sessions as bs
+from bot.clinic.store.db import call
 from bot.clinic.store.services import StoreError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class ActionRequireLink(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
-            linked = await bs.call(bs.is_linked, tracker.sender_id)
+            linked = await call(bs.is_linked, tracker.sender_id)
         except SQLAlchemyError as exc:
             # The database is down (or restarting): not "you are not linked", but "soon".
             log.warning("could not look up the conversation's link (%s)", type(exc).__name__)
@@ -78,10 +79,10 @@ class ActionShowHomework(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if not await bs.call(bs.is_linked, tracker.sender_id):
+        if not await call(bs.is_linked, tracker.sender_id):
             dispatcher.utter_message(response="utter_not_linked")
             return []
-        assignments = await bs.call(bs.open_assignments, tracker.sender_id)
+        assignments = await call(bs.open_assignments, tracker.sender_id)
         if not assignments:
             dispatcher.utter_message(response="utter_no_homework_assigned")
             return []
@@ -108,7 +109,7 @@ class ActionListHomeworkLog(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        entries = await bs.call(bs.recent_entries, tracker.sender_id)
+        entries = await call(bs.recent_entries, tracker.sender_id)
         if entries is None:
             dispatcher.utter_message(response="utter_not_linked")
         elif not entries:
@@ -135,10 +136,10 @@ class ActionStartCorrection(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if not await bs.call(bs.is_linked, tracker.sender_id):
+        if not await call(bs.is_linked, tracker.sender_id):
             dispatcher.utter_message(response="utter_not_linked")
             return clear(RESET_SLOTS)
-        entry = await bs.call(bs.last_entry, tracker.sender_id)
+        entry = await call(bs.last_entry, tracker.sender_id)
         if entry is None:
             dispatcher.utter_message(response="utter_nothing_to_correct")
             return clear(RESET_SLOTS)
@@ -159,7 +160,7 @@ class ActionAskHwAssignment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        assignments = await bs.call(bs.open_assignments, tracker.sender_id)
+        assignments = await call(bs.open_assignments, tracker.sender_id)
         buttons = [
             {
                 "title": _short(a.title),
@@ -190,7 +191,7 @@ class ActionAskHwConfirmed(Action):
         chosen = tracker.get_slot("hw_assignment")
         assignment = _response_text(domain, "utter_summary_free_entry")
         if chosen and chosen != bs.FREE_ENTRY:
-            found = await bs.call(bs.owned_open_assignment, tracker.sender_id, int(chosen))
+            found = await call(bs.owned_open_assignment, tracker.sender_id, int(chosen))
             assignment = found.title if found else assignment
 
         def shown(slot: str) -> str:
@@ -238,11 +239,11 @@ class ActionSaveHomeworkEntry(Action):
         correcting = tracker.get_slot("hw_correcting_id")
         try:
             if correcting:
-                saved = await bs.call(
+                saved = await call(
                     bs.correct_entry, tracker.sender_id, int(correcting), draft, when
                 )
             else:
-                saved = await bs.call(bs.save_homework_entry, tracker.sender_id, draft, when)
+                saved = await call(bs.save_homework_entry, tracker.sender_id, draft, when)
         except (StoreError, SQLAlchemyError, ValueError):
             log.exception("could not save a homework entry")
             dispatcher.utter_message(response="utter_homework_save_failed")
@@ -331,7 +332,7 @@ class ValidateHomeworkForm(BetweenSessionsFormValidation):
     ) -> dict[str, Any]:
         if value is None:
             return {"hw_assignment": None}
-        assignments = await bs.call(bs.open_assignments, tracker.sender_id)
+        assignments = await call(bs.open_assignments, tracker.sender_id)
         from_button = any(
             e.get("entity") == "hw_assignment" for e in tracker.latest_message.get("entities") or []
         )

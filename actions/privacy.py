@@ -9,8 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clinic import between_sessions as bs
 from bot.clinic import privacy
-from bot.clinic.store import api
+from bot.clinic.store.db import call
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class ActionPrivacySummary(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            found = privacy.summary(tracker.sender_id)
+            found = await call(privacy.summary, tracker.sender_id)
         except SQLAlchemyError:
             log.exception("could not read the privacy summary")
             dispatcher.utter_message(response="utter_privacy_error")
@@ -68,7 +69,7 @@ class ActionAskDataDeletion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            linked = api.client_for_sender(tracker.sender_id) is not None
+            linked = await call(bs.is_linked, tracker.sender_id)
         except SQLAlchemyError:
             log.exception("could not look up the conversation's link")
             dispatcher.utter_message(response="utter_privacy_error")
@@ -96,7 +97,7 @@ class ActionEraseData(Action):
             dispatcher.utter_message(response="utter_erase_not_confirmed")
             return []
         try:
-            privacy.erase(tracker.sender_id)
+            await call(privacy.erase, tracker.sender_id)
         except SQLAlchemyError:
             log.exception("erasure failed")
             dispatcher.utter_message(response="utter_privacy_error")

@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.clinic import between_sessions as bs
 from bot.clinic import reminders
+from bot.clinic.store.db import call
 from bot.clinic.store.services import StoreError
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ActionNextSession(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
-            answer = await bs.call(reminders.next_session, tracker.sender_id)
+            answer = await call(reminders.next_session, tracker.sender_id)
         except (StoreError, SQLAlchemyError):
             log.exception("could not read the next session")
             dispatcher.utter_message(response="utter_link_error")
@@ -88,7 +88,7 @@ class ActionSessionReminder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        answer = await bs.call(
+        answer = await call(
             reminders.reminded_session, tracker.sender_id, _appointment_id(tracker)
         )
         # Nothing to remind of (cancelled in the meantime, or unlinked): say nothing at all.
@@ -107,7 +107,7 @@ class ActionCannotAttend(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
-            answer = await bs.call(reminders.request_cancellation, tracker.sender_id, None)
+            answer = await call(reminders.request_cancellation, tracker.sender_id, None)
         except (StoreError, SQLAlchemyError):
             log.exception("could not record a cancellation request")
             dispatcher.utter_message(response="utter_link_error")
@@ -132,7 +132,7 @@ class ActionSetReminders(Action):
         if choice is None:
             return []
         try:
-            linked = await bs.call(reminders.set_reminders_from_chat, tracker.sender_id, choice)
+            linked = await call(reminders.set_reminders_from_chat, tracker.sender_id, choice)
         except (StoreError, SQLAlchemyError, reminders.ReminderError):
             log.exception("could not change reminder settings")
             dispatcher.utter_message(response="utter_link_error")

@@ -4,7 +4,7 @@ usage: .venv/bin/python scripts/bench_store.py [--conversations 200] [--threads 
 
 For each backend (a fresh SQLite file; a fresh PostgreSQL database on 127.0.0.1:5432) the
 clinic enrols N clients, then N conversations each run action_link_account with their code
-and save one homework entry through bot.clinic.store.api, first one after another, then from
+and save one homework entry through the same service functions the actions use, first one after another, then from
 several threads at once. Prints p50/p95/max in milliseconds as a Markdown table.
 """
 
@@ -26,7 +26,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.enrolment import ActionLinkAccount
 from bot.clinic.enrolment import link_from_message
-from bot.clinic.store import api, db, services
+from bot.clinic.store import db, services
+from tests import store_api as api
 
 TARGET_MS = 50.0
 
@@ -54,7 +55,7 @@ def _conversation(url: str, i: int, code: str, assignment_id: int) -> tuple[floa
     assert dispatcher.messages[0]["response"] == "utter_ask_consent", dispatcher.messages
     # Timed: the "yes" (action_confirm_link's work: check the code again, link, record consent).
     t0 = time.perf_counter()
-    answer = link_from_message(sender, "rest", f"my code is {code}", [], url=url, consent=True)
+    answer = db.run(link_from_message, sender, "rest", f"my code is {code}", [], True, url=url)
     t1 = time.perf_counter()
     assert answer.response == "utter_linked", answer
     entry = api.log_homework(

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.clinic.store import api, db
+from bot.clinic.store import db
+from tests import store_api as api
 from tests.store import dbutil
 
 ADMIN = Path(sys.executable).parent / "ipt-admin"

@@ -193,11 +193,13 @@ def test_a_checkin_is_saved_once_and_listed_for_the_clinic(url):
     assert first.created and not again.created
     with db.unit_of_work(url) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 2
-        rows = bs.list_checkins(s)
-        sam_pid = rows[1].client_public_id
-        only_sam = bs.list_checkins(s, client_public_id=sam_pid)
-        recent = bs.list_checkins(s, since=NOW + timedelta(minutes=30))
-    assert [(r.display_name, r.mood, r.note, r.worked_on_homework) for r in rows] == [
-        ("Alex", 7, None, None), ("Sam", 0, "rough week", True)]
-    assert [r.display_name for r in only_sam] == ["Sam"]
-    assert [r.display_name for r in recent] == ["Alex"]
+        names = {c.id: c.display_name for c in services.list_clients(s)}
+        rows = [(names[r.client_id], r.mood, r.note, r.worked_on_homework)
+                for r in services.list_checkins(s)]
+        sam = services.client_for_sender(s, "tg-1")
+        only_sam = [names[r.client_id] for r in services.list_checkins(s, sam)]
+        recent = [names[r.client_id]
+                  for r in services.list_checkins(s, since=NOW + timedelta(minutes=30))]
+    assert rows == [("Alex", 7, None, None), ("Sam", 0, "rough week", True)]
+    assert only_sam == ["Sam"]
+    assert recent == ["Alex"]

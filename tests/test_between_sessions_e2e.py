@@ -311,9 +311,10 @@ def test_after_linking_with_a_code_the_client_can_check_in(rasa_server, store):
     assert (checkin.mood, checkin.note, checkin.worked_on_homework) == (
         3, "A tough week at work, {braces} kept", True)
     with db.unit_of_work(store) as s:
-        public_id = s.get(Client, cid).public_id
-        [row] = bs.list_checkins(s, client_public_id=public_id)
-    assert row.mood == 3 and row.display_name == "Robin"
+        client = s.get(Client, cid)
+        public_id = client.public_id
+        [row] = services.list_checkins(s, client)
+        assert row.mood == 3 and client.display_name == "Robin"
     # The clinic sees it through its own tool.
     cli = subprocess.run([str(VENV_BIN / "ipt-admin"), "--database-url", store, "--json",
                           "checkins", "list", "--client", public_id],

@@ -15,8 +15,9 @@ import requests
 import sqlalchemy as sa
 
 from bot.clinic import privacy
-from bot.clinic.store import api, db, services
+from bot.clinic.store import db, services
 from bot.clinic.store.models import CheckIn, HomeworkEntry
+from tests import store_api as api
 from tests.domain_utils import domain
 from tests.helpers import bot_texts
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -84,12 +83,6 @@ def test_a_failing_store_or_sender_never_raises(caplog):
 
     assert safety.record_flag("x", "suicide", broken) is False
     assert run(safety.notify_on_call(EXAMPLE, "suicide", "ref", WHEN, slow)) is False
-
-
-def test_without_the_store_module_nothing_is_recorded(monkeypatch):
-    monkeypatch.setitem(sys.modules, "bot.clinic.store.api", None)  # import now raises ImportError
-    assert safety.default_recorder() is None
-    assert safety.record_flag("x", "suicide") is False
 
 
 def test_the_pseudonym_is_stable_and_hides_the_sender():

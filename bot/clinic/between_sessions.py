@@ -14,9 +14,8 @@ it already saved instead of writing a second one.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.clinic.store import db, services
+from bot.clinic.store import services
 from bot.clinic.store.models import (
     Appointment,
     CheckIn,
@@ -259,19 +258,6 @@ class Saved:
     created: bool
 
 
-@dataclass(frozen=True)
-class CheckInRow:
-    """One check-in for the clinic's list."""
-
-    id: int
-    client_public_id: str
-    display_name: str
-    mood: int
-    note: str | None
-    worked_on_homework: bool | None
-    created_at: datetime  # in the client's time zone
-
-
 def _local(when: datetime | None, tz: str) -> datetime | None:
     """``when`` in the time zone ``tz`` (UTC if the name is unknown)."""
     if when is None:
@@ -284,18 +270,6 @@ def _local(when: datetime | None, tz: str) -> datetime | None:
 
 
 # --- service functions ------------------------------------------------------------------------
-
-
-def in_unit_of_work(fn: Callable, *args, url: str | None = None, **kwargs):
-    """Run service ``fn(session, *args, **kwargs)`` in one short unit of work, migrated first."""
-    db.ensure_migrated(url)
-    with db.unit_of_work(url) as session:
-        return fn(session, *args, **kwargs)
-
-
-async def call(fn: Callable, *args, **kwargs):
-    """``in_unit_of_work`` off the event loop (the action server is asyncio, the store is not)."""
-    return await asyncio.to_thread(in_unit_of_work, fn, *args, **kwargs)
 
 
 def is_linked(session: Session, sender_id: str) -> bool:
@@ -443,18 +417,3 @@ def save_checkin(session: Session, sender_id: str, mood: int, note: str | None,
     session.flush()
     return Saved(checkin.id, created=True)
 
-
-def list_checkins(session: Session, client_public_id: str | None = None,
-                  since: datetime | None = None, limit: int | None = None) -> list[CheckInRow]:
-    """Check-ins for the clinic (``ipt-admin checkins list``), newest first, local times."""
-    q = (sa.select(CheckIn, Client).join(Client, CheckIn.client_id == Client.id)
-         .order_by(CheckIn.created_at.desc(), CheckIn.id.desc()))
-    if client_public_id is not None:
-        q = q.where(Client.public_id == client_public_id)
-    if since is not None:
-        q = q.where(CheckIn.created_at >= since)
-    if limit:
-        q = q.limit(limit)
-    return [CheckInRow(c.id, cl.public_id, cl.display_name, c.mood, c.note,
-                       c.worked_on_homework, _local(c.created_at, cl.timezone))
-            for c, cl in session.execute(q).all()]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bot.clinic import privacy
-from bot.clinic.store import api, codes
+from bot.clinic.store import codes, db, services
 from bot.clinic.store.services import Redeem
 
 log = logging.getLogger(__name__)
@@ -53,12 +56,36 @@ def code_in(text: str | None, entities: Iterable[dict[str, Any]] = ()) -> str | 
     return None
 
 
+@dataclass(frozen=True)
+class LinkResult:
+    """Outcome of a code typed in chat."""
+
+    outcome: Redeem
+    display_name: str | None = None
+    locked_until: datetime | None = None
+
+
+def link(
+    s: Session, sender_id: str, channel: str | None, code: str | None, consent: bool = False
+) -> LinkResult:
+    """Check a code from this conversation and link it (rate-limited per conversation).
+
+    A client who has not agreed to the privacy notice is asked first (``NEEDS_CONSENT``,
+    nothing stored); ``consent=True`` is their "yes" to that question.
+    """
+    result = services.redeem_code(
+        s, sender_id, channel or "unknown", code, require_consent=True, consent=consent
+    )
+    name = result.client.display_name if result.client else None
+    return LinkResult(result.outcome, name, result.locked_until)
+
+
 def link_from_message(
+    s: Session,
     sender_id: str,
     channel: str | None,
     text: str | None,
     entities: Iterable[dict[str, Any]] = (),
-    url: str | None = None,
     consent: bool = False,
 ) -> Answer:
     """Try to link the conversation with the code in the message; the answer to give.
@@ -68,19 +95,31 @@ def link_from_message(
     the client's "yes", with the message that held the code.
     """
     code = code_in(text, entities)
-    try:
-        if code is None:
-            # Still tell an already linked user so, rather than asking for a code again.
-            client = api.client_for_sender(sender_id, url=url)
-            if client is not None:
-                return Answer(
-                    RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name}
-                )
-        result = api.link_account(sender_id, channel, code, url=url, consent=consent)
-    except Exception:  # the user gets a clear "try later"; the log keeps the cause
-        log.exception("enrolment check failed")
-        return Answer(ERROR_RESPONSE)
+    if code is None:
+        # Still tell an already linked user so, rather than asking for a code again.
+        client = services.client_for_sender(s, sender_id)
+        if client is not None:
+            return Answer(RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name})
+    result = link(s, sender_id, channel, code, consent=consent)
     variables = {"display_name": result.display_name} if result.display_name else {}
     if result.outcome is Redeem.NEEDS_CONSENT:
         variables["privacy_url"] = privacy.privacy_url()
     return Answer(RESPONSES[result.outcome], variables)
+
+
+async def answer_message(
+    sender_id: str,
+    channel: str | None,
+    text: str | None,
+    entities: Iterable[dict[str, Any]] = (),
+    consent: bool = False,
+    url: str | None = None,
+) -> Answer:
+    """:func:`link_from_message` in its own unit of work, off the event loop; any failure is
+    answered with a clear "try later" (the log keeps the cause)."""
+    try:
+        return await db.call(link_from_message, sender_id, channel, text, entities, consent,
+                             url=url)
+    except Exception:
+        log.exception("enrolment check failed")
+        return Answer(ERROR_RESPONSE)

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bot import settings
 from bot.clinic import config as clinic
-from bot.clinic.store import db, services
+from bot.clinic.store import services
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +107,13 @@ class Summary:
     retention_days: int = clinic.DEFAULT_RETENTION_DAYS
 
 
-def summary(sender_id: str, url: str | None = None) -> Summary:
+def summary(s: Session, sender_id: str) -> Summary:
     """The summary for the client linked to this conversation (or an unlinked one)."""
     days = retention_days()
-    db.ensure_migrated(url)
-    with db.unit_of_work(url) as s:
-        client = services.client_for_sender(s, sender_id)
-        if client is None:
-            return Summary(False, retention_days=days)
-        return Summary(True, services.client_summary(s, client), client.consent_at, days)
+    client = services.client_for_sender(s, sender_id)
+    if client is None:
+        return Summary(False, retention_days=days)
+    return Summary(True, services.client_summary(s, client), client.consent_at, days)
 
 
 @dataclass(frozen=True)
@@ -124,19 +124,17 @@ class Erasure:
     removed: dict[str, int]
 
 
-def erase(sender_id: str, url: str | None = None) -> Erasure:
+def erase(s: Session, sender_id: str) -> Erasure:
     """Erase what belongs to this conversation, in one transaction.
 
     Linked: the client's records and every conversation linked to them (all channels are
     unlinked). Unlinked: this conversation's events and failed code attempts. The caller must
     have had the user's confirmation (``asked_just_before``).
     """
-    db.ensure_migrated(url)
-    with db.unit_of_work(url) as s:
-        client = services.client_for_sender(s, sender_id)
-        if client is None:
-            return Erasure(False, {"conversation_events": services.erase_conversation(s, sender_id)})
-        removed = services.delete_client(s, client)
+    client = services.client_for_sender(s, sender_id)
+    if client is None:
+        return Erasure(False, {"conversation_events": services.erase_conversation(s, sender_id)})
+    removed = services.delete_client(s, client)
     log.info("erased a client on their request (%d conversation events)",
              removed["conversation_events"])
     return Erasure(True, removed)

@@ -1,7 +1,7 @@
 """What happens besides the crisis reply: the safety flag and the on-call notification.
 
-The flag goes to the client records (``bot.clinic.store.api.record_crisis_flag``, issue 4); when that
-module is missing, nothing is stored and the crisis reply still goes out. For an enrolled
+The flag goes to the client records (:func:`record_crisis_flag`, in its own unit of work);
+when the database cannot take it, nothing is stored and the crisis reply still goes out. For an enrolled
 client, when the clinic has an on-call Telegram chat and TELEGRAM_BOT_TOKEN is set, the
 on-call chat is told at once. Neither the flag, the notification nor the log ever holds the
 person's words: only the category, the time and a pseudonymous reference.
@@ -18,8 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy.orm import Session
+
 from bot.clinic.config import ClinicConfig
 from bot.clinic.crisis_categories import LABELS
+from bot.clinic.store import db, services
 
 logger = logging.getLogger(__name__)
 
@@ -38,21 +41,23 @@ class CrisisOutcome:
     notified: bool
 
 
-def default_recorder() -> Recorder | None:
-    """The store's ``record_crisis_flag``, or None while the store is not installed."""
-    try:
-        from bot.clinic.store.api import record_crisis_flag
-    except ImportError:
-        return None
-    return record_crisis_flag
+def record_crisis_flag(s: Session, sender_id: str, category: str) -> bool:
+    """Store a safety flag when the conversation is linked; True when a flag was stored."""
+    client = services.client_for_sender(s, sender_id)
+    if client is None:
+        return False
+    services.record_safety_flag(s, client, category, sender_id)
+    return True
+
+
+def default_recorder(url: str | None = None) -> Recorder:
+    """:func:`record_crisis_flag` in its own unit of work on the configured database."""
+    return lambda sender_id, category: db.run(record_crisis_flag, sender_id, category, url=url)
 
 
 def record_flag(sender_id: str, category: str, recorder: Recorder | None = None) -> bool:
     """Record a safety flag for an enrolled client; False when not enrolled or no store."""
     recorder = recorder or default_recorder()
-    if recorder is None:
-        logger.warning("no client store installed: safety flag not recorded")
-        return False
     try:
         return bool(recorder(sender_id, category))
     except Exception:  # the crisis reply must never fail because of the records

@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from bot.clinic.store import api, db, services
+from bot.clinic.store import db, services
 from bot.clinic.store.services import Redeem
+from tests import store_api as api
 
 N = 50
 

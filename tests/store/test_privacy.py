@@ -13,9 +13,10 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Restarted, UserU
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.clinic import privacy, retention
-from bot.clinic.store import api, db, services
+from bot.clinic.store import db, services
 from bot.clinic.store.services import Redeem
 from bot.rasa_ext.tracker_store import IPTTrackerStore
+from tests import store_api as api
 from tests.store.test_services import _add_events
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -90,11 +91,11 @@ def test_erasing_a_linked_client_removes_records_links_and_every_linked_conversa
     api.log_homework("web-5", "called my sister", url=url)
     for sender in ("tg-5", "web-5", "tg-6", "tg-stranger"):
         _add_events(url, sender, 3)
-    summary = privacy.summary("web-5", url=url)
+    summary = db.run(privacy.summary, "web-5", url=url)
     assert summary.linked and summary.counts == {
         "linked_chats": 2, "appointments": 0, "homework_assignments": 0,
         "homework_entries": 1, "checkins": 1, "safety_flags": 0, "messages": 6}
-    erased = privacy.erase("web-5", url=url)
+    erased = db.run(privacy.erase, "web-5", url=url)
     assert erased.client_erased and erased.removed["conversation_events"] == 6
     assert _senders(url) == ["tg-6", "tg-stranger"]
     assert api.client_for_sender("tg-5", url=url) is None
@@ -111,8 +112,8 @@ def test_erasing_an_unlinked_conversation_removes_only_its_own_events(url):
     _add_events(url, "web-a", 4)
     _add_events(url, "web-b", 2)
     api.link_account("web-a", "socketio", "ZZZZ-2222", url=url)  # a failed attempt
-    assert privacy.summary("web-a", url=url) == privacy.Summary(False, retention_days=90)
-    erased = privacy.erase("web-a", url=url)
+    assert db.run(privacy.summary, "web-a", url=url) == privacy.Summary(False, retention_days=90)
+    erased = db.run(privacy.erase, "web-a", url=url)
     assert not erased.client_erased and erased.removed == {"conversation_events": 4}
     assert _senders(url) == ["web-b"]
     with db.unit_of_work(url) as s:
@@ -176,7 +177,7 @@ def test_the_tracker_store_does_not_write_an_erased_conversation_back(url, monke
         # The user confirms erasure; the action server deletes the rows meanwhile.
         tracker.update(UserUttered("yes", {"name": "affirm", "confidence": 1.0}))
         tracker.update(ActionExecuted("action_erase_data"))
-        privacy.erase("tg-77", url=url)
+        db.run(privacy.erase, "tg-77", url=url)
         tracker.update(BotUttered("Done"))
         tracker.update(Restarted(metadata={privacy.ERASED_KEY: True}))
         tracker.update(ActionExecuted("action_listen"))

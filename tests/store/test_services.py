@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.clinic.store import api, db, services
+from bot.clinic.store import db, services
 from bot.clinic.store.models import ChannelLink, Client, EnrolmentCode, HomeworkEntry
 from bot.clinic.store.services import InvalidInput, NotFound, Redeem
+from tests import store_api as api
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 # The clock stands at NOW for every function a test reaches (api.* reads it itself).

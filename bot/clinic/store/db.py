@@ -7,9 +7,10 @@ transaction starts with ``BEGIN IMMEDIATE`` so concurrent writers queue instead 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -214,3 +215,19 @@ def dispose_all() -> None:
         _engines.clear()
         _factories.clear()
         _migrated.clear()
+
+
+def run(fn: Callable, *args, url: str | None = None, **kwargs):
+    """``fn(session, *args, **kwargs)`` in one short unit of work on a migrated database."""
+    ensure_migrated(url)
+    with unit_of_work(url) as session:
+        return fn(session, *args, **kwargs)
+
+
+async def call(fn: Callable, *args, **kwargs):
+    """:func:`run` off the event loop: the one way an action reaches the database.
+
+    The action server is asyncio and the store is not; a query run on the event loop would
+    hold up every other conversation of that action server.
+    """
+    return await asyncio.to_thread(run, fn, *args, **kwargs)

@@ -459,12 +459,16 @@ def list_appointments(
 
 
 def _newest_first(
-    session: Session, model: type, client: Client | None = None, limit: int | None = None
+    session: Session, model: type, client: Client | None = None, limit: int | None = None,
+    since: datetime | None = None,
 ) -> list:
-    """Rows of ``model`` (only ``client``'s when given), newest first, at most ``limit``."""
+    """Rows of ``model`` (only ``client``'s when given, from ``since`` on), newest first, at
+    most ``limit``."""
     q = sa.select(model).order_by(model.created_at.desc(), model.id.desc())
     if client is not None:
         q = q.where(model.client_id == client.id)
+    if since is not None:
+        q = q.where(model.created_at >= since)
     if limit:
         q = q.limit(limit)
     return list(session.scalars(q))
@@ -569,9 +573,12 @@ def record_checkin(
     return checkin
 
 
-def list_checkins(session: Session, client: Client | None = None) -> list[CheckIn]:
-    """Check-ins, newest first."""
-    return _newest_first(session, CheckIn, client)
+def list_checkins(
+    session: Session, client: Client | None = None, since: datetime | None = None,
+    limit: int | None = None,
+) -> list[CheckIn]:
+    """Check-ins, newest first: the one listing ipt-admin, the console and tests read."""
+    return _newest_first(session, CheckIn, client, limit, since)
 
 
 def record_safety_flag(

@@ -381,26 +381,19 @@ def cmd_homework_list(args, s) -> int:
 
 
 def _list_client_rows(
-    args, s, model, columns: Sequence[str], values: Callable[[Any, Any, bool], tuple]
+    args, s, listing: Callable, columns: Sequence[str], values: Callable[[Any, Any, bool], tuple]
 ) -> int:
-    """Print rows of ``model`` (one client's with --client), newest first.
+    """Print what the service function ``listing`` returns (one client's with --client),
+    newest first.
 
     Each row shows its id, client and time, then ``columns`` with ``values(row, client,
     for_json)`` in the same order.
     """
-    import sqlalchemy as sa
-
     from bot.clinic.store import services
-    from bot.clinic.store.models import Client
 
-    q = (
-        sa.select(model, Client)
-        .join(Client, Client.id == model.client_id)
-        .order_by(model.created_at.desc(), model.id.desc())
-    )
-    if args.client:
-        q = q.where(model.client_id == services.get_client(s, args.client).id)
-    rows = s.execute(q).all()
+    one = services.get_client(s, args.client) if args.client else None
+    clients = {one.id: one} if one else {c.id: c for c in services.list_clients(s)}
+    rows = [(r, clients[r.client_id]) for r in listing(s, one)]
 
     def shown(r, c, for_json: bool) -> dict[str, Any]:
         return {
@@ -420,12 +413,12 @@ def _list_client_rows(
 
 def cmd_checkins_list(args, s) -> int:
     """List check-ins, newest first."""
-    from bot.clinic.store.models import CheckIn
+    from bot.clinic.store import services
 
     return _list_client_rows(
         args,
         s,
-        CheckIn,
+        services.list_checkins,
         ["mood", "worked_on_homework", "note"],
         lambda r, c, j: (r.mood, r.worked_on_homework, r.note),
     )
@@ -433,12 +426,12 @@ def cmd_checkins_list(args, s) -> int:
 
 def cmd_flags_list(args, s) -> int:
     """List safety flags, newest first."""
-    from bot.clinic.store.models import SafetyFlag
+    from bot.clinic.store import services
 
     return _list_client_rows(
         args,
         s,
-        SafetyFlag,
+        services.list_flags,
         ["category", "reviewed"],
         lambda r, c, j: (r.category, local(r.reviewed_at, c.timezone, j)),
     )

@@ -1,8 +1,8 @@
-"""Small entry points for actions and other parts of the bot; each is one short unit of work.
+"""Shortcuts for tests: one short unit of work per call, by conversation id.
 
-They take a conversation (sender) id, never a client id from the user: the client is always
-found on the server side from the conversation. Results are plain frozen views, never ORM
-objects, so nothing leaks out of the transaction.
+The bot reaches the database one way (``bot.clinic.store.db.call`` with a service function);
+these wrap the same service functions for tests that set up or check records in one line.
+Results are plain values, never ORM objects, so nothing leaks out of the transaction.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.clinic import enrolment, safety
+from bot.clinic.enrolment import LinkResult
 from bot.clinic.store import db, services
 from bot.clinic.store.models import Client
-from bot.clinic.store.services import Redeem
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,6 @@ class ClientView:
     display_name: str
     timezone: str
     agreed_sessions: int | None
-
-
-@dataclass(frozen=True)
-class LinkResult:
-    """Outcome of a code typed in chat."""
-
-    outcome: Redeem
-    display_name: str | None = None
-    locked_until: datetime | None = None
 
 
 def _view(client) -> ClientView:
@@ -74,33 +65,13 @@ def link_account(
     url: str | None = None,
     consent: bool = False,
 ) -> LinkResult:
-    """Check a code from this conversation and link it (rate-limited per conversation).
-
-    A client who has not agreed to the privacy notice is asked first (``NEEDS_CONSENT``,
-    nothing stored); ``consent=True`` is their "yes" to that question.
-    """
-    with _uow(url) as s:
-        result = services.redeem_code(
-            s, sender_id, channel or "unknown", code, require_consent=True, consent=consent
-        )
-        name = result.client.display_name if result.client else None
-        return LinkResult(result.outcome, name, result.locked_until)
+    """``enrolment.link`` in its own unit of work."""
+    return db.run(enrolment.link, sender_id, channel, code, consent, url=url)
 
 
 def record_crisis_flag(sender_id: str, category: str, url: str | None = None) -> bool:
-    """Store a safety flag when the conversation is linked; True when a flag was stored.
-
-    Never raises: the crisis answer must go out even if the database is down.
-    """
-    try:
-        with _linked(sender_id, url) as (s, client):
-            if client is None:
-                return False
-            services.record_safety_flag(s, client, category, sender_id)
-            return True
-    except Exception:  # the safety path must not fail because of storage
-        log.exception("could not store a safety flag")
-        return False
+    """``safety.record_flag`` on the database at ``url`` (never raises)."""
+    return safety.record_flag(sender_id, category, safety.default_recorder(url))
 
 
 def open_assignments(sender_id: str, url: str | None = None) -> list[dict]:
