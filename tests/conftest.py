@@ -88,6 +88,19 @@ def action_server(session_dir, server_env):
         stop(proc)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, for the widget's and the console's tests.
+
+    Module scope: Playwright's sync API keeps an event loop marked as running in this thread
+    while it is open, which would break ``asyncio.run`` in tests that come after.
+    """
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
 @pytest.fixture
 def frozen_clock(request):
     """Stop the clock at the test module's ``NOW`` for everything the test calls.

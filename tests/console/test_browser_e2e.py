@@ -1,9 +1,9 @@
 """The console in Debian's chromium: sign in with the keyboard, open a client, acknowledge a flag.
 
-Screenshots land in tests/artifacts/ (docs/console-*.png are copies). axe-core is not in
-web/node_modules here, so instead of an axe run this checks what it would check first:
-every form control has a label, the chart has a name, and nothing scrolls sideways at phone
-width.
+Screenshots land in tests/artifacts/ (docs/console-*.png are copies). Besides axe-core's
+full check of every page (tests/console/test_accessibility_e2e.py), these flows check along
+the way that every form control has a label, the chart has a name, and nothing scrolls
+sideways at phone width.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from playwright.sync_api import Page, expect
 
 from tests.console.seed import PASSWORD
 from tests.helpers import REPO
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -24,20 +23,6 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
                 && !(el.tagName === 'BUTTON' && el.textContent.trim()))
   .map(el => el.outerHTML)"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps` (scripts/system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def new_page(browser, width: int, height: int) -> Page:

@@ -1,5 +1,6 @@
-"""Fixtures for the widget: our web server in front of the real Rasa server, and a browser.
+"""Fixtures for the widget: our web server in front of the real Rasa server, and a page.
 
+The browser is the suite's ``browser`` (tests/conftest.py, launched by tests/browser.py).
 The Rasa server is the suite's ``rasa_server`` (started with the repository's credentials.yml,
 so our signed socket.io channel is on). Both processes get the web secret the same way
 (IPT_WEB_SECRET, else var/secrets/web_secret), so ids our web server signs verify in Rasa.
@@ -15,17 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (imported from here before)
 from tests.helpers import REPO, free_port, start, stop, wait_http
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
-# The flags the machine notes ask for: no sandbox as root, and no calls home, which this
-# machine's closed network would refuse.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 ALLOWED_ORIGIN = "https://clinic.example"
 
 
@@ -82,25 +76,6 @@ def web_server(rasa_server, widget_bundle, session_dir, server_env) -> Iterator[
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium driven by Playwright (no browser download).
-
-    Module scope: Playwright's sync API keeps an event loop marked as running in this thread
-    while it is open, which would break ``asyncio.run`` in tests that come after.
-    """
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make system-deps` (scripts/system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

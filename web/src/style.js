@@ -47,7 +47,7 @@ button { font: inherit; cursor: pointer; }
   background: var(--ipt-bg); border: 1px solid var(--ipt-border); border-radius: var(--ipt-radius);
   box-shadow: 0 18px 48px rgba(40, 30, 20, .22), 0 2px 6px rgba(40, 30, 20, .12);
 }
-header {
+.panel-head {
   display: flex; align-items: flex-start; gap: 12px; padding: 16px 14px 14px 18px;
   background: var(--ipt-accent); color: var(--ipt-on-accent);
 }
@@ -59,7 +59,7 @@ h2 { margin: 0; font-size: 17px; line-height: 1.3; font-weight: 650; }
   border: 0; border-radius: 10px; background: transparent; color: inherit;
 }
 .close:hover { background: rgba(255, 255, 255, .16); }
-header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px; }
+.panel-head :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px; }
 
 /* The crisis banner: never capped as a whole, so the number and the lines are always in
    full view; only the crisis texts after them scroll (they are in the conversation too). */
@@ -97,10 +97,8 @@ header :focus-visible { outline-color: var(--ipt-on-accent); outline-offset: 1px
 .status { margin: 10px 12px 0; padding: 6px 10px; border-radius: 8px; font-size: 13px; color: var(--ipt-muted); }
 .status.warn { background: #fff4d6; color: #5c4200; }
 
-.log {
-  flex: 1; margin: 0; padding: 16px 14px 8px; list-style: none; overflow-y: auto;
-  display: flex; flex-direction: column; gap: 10px;
-}
+.log { flex: 1; min-height: 0; overflow-y: auto; padding: 16px 14px 8px; }
+.messages { margin: 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: 10px; }
 .log:focus-visible { outline-offset: -3px; }
 .msg { display: flex; flex-direction: column; max-width: 88%; }
 .msg.bot { align-self: flex-start; }

@@ -22,6 +22,11 @@ const TYPING_TIMEOUT_MS = 30000;
 const REPLY_TIMEOUT_MS = 10000;
 const CRISIS_TIMEOUT_MS = 3000;
 const OFFLINE_TIMEOUT_MS = 2000;
+// Where the panel covers the whole screen (style.js, the same width): there it is a modal
+// dialog (aria-modal, Tab kept inside); on a wider screen it floats beside the page.
+const COVERS_SCREEN = '(max-width: 480px)';
+// What Tab can reach inside the panel (the focus trap cycles through these).
+const FOCUSABLE = 'a[href], button:not([disabled]), textarea:not([disabled]), input:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 // Captured now: document.currentScript is only set while this file first runs.
 const SCRIPT = document.currentScript;
@@ -144,9 +149,12 @@ class IptCompanionChat extends HTMLElement {
     // A light accent would make accent-coloured text unreadable on white: fall back.
     this.style.setProperty('--ipt-accent-text', contrast(config.color, '#ffffff') >= 4.5 ? config.color : '#1f4f4b');
 
+    // The accessible name starts with the words on the button (WCAG 2.5.3, label in name):
+    // "Questions about IPT? Open chat: <title>"; at phone width the words are hidden and the
+    // icon alone shows.
     this.launcher = el('button', {
       class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'ipt-panel',
-      'aria-label': t.open.replace('{title}', config.title), onclick: () => this.toggle(),
+      'aria-label': this.openName(), onclick: () => this.toggle(),
     });
     this.launcher.innerHTML = ICON_CHAT + ICON_DOWN;
     this.launcher.append(el('span', { class: 'launcher-label', text: t.launcher }));
@@ -156,7 +164,11 @@ class IptCompanionChat extends HTMLElement {
     });
     this.closeButton.innerHTML = ICON_CLOSE;
 
-    this.crisisBody = el('div', { class: 'crisis-body' });
+    // The crisis texts may scroll (style.js caps their height): a Tab stop with a name, so a
+    // keyboard can scroll them too (axe: scrollable-region-focusable).
+    this.crisisBody = el('div', {
+      class: 'crisis-body', role: 'group', 'aria-label': t.crisisWords, tabindex: '0',
+    });
     this.crisisResources = el('div', { class: 'crisis-resources' });
     this.crisisToggle = el('button', {
       class: 'crisis-toggle', type: 'button', 'aria-expanded': 'true', 'aria-controls': 'ipt-crisis-details',
@@ -171,7 +183,12 @@ class IptCompanionChat extends HTMLElement {
     ]);
 
     this.status = el('div', { class: 'status', role: 'status' });
-    this.log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t.conversation, tabindex: '0' });
+    // The live region holds the list: on the <ol> itself role="log" would take its list
+    // semantics away, leaving its items without a list (axe: listitem).
+    this.messages = el('ol', { class: 'messages' });
+    this.log = el('div', {
+      class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t.conversation, tabindex: '0',
+    }, [this.messages]);
     this.typing = el('div', { class: 'typing', hidden: true }, [
       el('span', { class: 'sr-only', text: t.typing }),
       el('span', { class: 'dot', 'aria-hidden': 'true' }),
@@ -197,9 +214,13 @@ class IptCompanionChat extends HTMLElement {
     this.panel = el('section', {
       id: 'ipt-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'ipt-title',
       'aria-describedby': 'ipt-disclaimer', hidden: true,
-      onkeydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); this.close(); } },
+      onkeydown: (e) => {
+        if (e.key === 'Escape') { e.stopPropagation(); this.close(); } else if (e.key === 'Tab') this.trapTab(e);
+      },
     }, [
-      el('header', {}, [
+      // A <div>, not a <header>: inside the dialog a header would be read as a second banner
+      // landmark next to the clinic page's own.
+      el('div', { class: 'panel-head' }, [
         el('div', { class: 'heading' }, [
           el('h2', { id: 'ipt-title', text: config.title }),
           el('p', { id: 'ipt-disclaimer', class: 'disclaimer', text: t.disclaimer }),
@@ -213,6 +234,49 @@ class IptCompanionChat extends HTMLElement {
       form,
     ]);
     host.append(this.panel, this.launcher);
+    this.coversScreen = window.matchMedia ? window.matchMedia(COVERS_SCREEN) : null;
+    if (this.coversScreen) {
+      const update = () => this.updateModality();
+      if (this.coversScreen.addEventListener) this.coversScreen.addEventListener('change', update);
+      else if (this.coversScreen.addListener) this.coversScreen.addListener(update);
+    }
+    this.updateModality();
+  }
+
+  openName() {
+    return `${this.t.launcher} ${this.t.open.replace('{title}', this.config.title)}`;
+  }
+
+  // ---- modal at phone width ----------------------------------------------------------
+
+  isModal() {
+    return Boolean(this.coversScreen && this.coversScreen.matches);
+  }
+
+  // Covering the screen, the panel is a modal dialog: the page behind is out of reach for
+  // assistive technology too. Floating beside the page on a wide screen, it is not.
+  updateModality() {
+    if (this.isModal()) this.panel.setAttribute('aria-modal', 'true');
+    else this.panel.removeAttribute('aria-modal');
+  }
+
+  // Tab and Shift+Tab cycle through the panel's controls while it covers the screen: the
+  // page's links behind it are hidden, so focus must not go there.
+  trapTab(e) {
+    if (!this.isModal()) return;
+    const stops = Array.from(this.panel.querySelectorAll(FOCUSABLE))
+      .filter((node) => node.getClientRects().length > 0);
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const active = this.shadowRoot.activeElement;
+    if (e.shiftKey && (active === first || !stops.includes(active))) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && (active === last || !stops.includes(active))) {
+      e.preventDefault();
+      first.focus();
+    }
   }
 
   // ---- open / close ------------------------------------------------------------------
@@ -236,7 +300,7 @@ class IptCompanionChat extends HTMLElement {
   close() {
     this.panel.hidden = true;
     this.launcher.setAttribute('aria-expanded', 'false');
-    this.launcher.setAttribute('aria-label', this.t.open.replace('{title}', this.config.title));
+    this.launcher.setAttribute('aria-label', this.openName());
     this.classList.remove('is-open');
     storage.set('open', false);
     this.launcher.focus(); // back where the visitor started
@@ -333,7 +397,7 @@ class IptCompanionChat extends HTMLElement {
       // (A first visit has none; what the visitor typed while this loaded stays.)
       if (stored) storage.remove(`log.${stored.conversation_id}`);
       this.transcript = [];
-      this.log.textContent = '';
+      this.messages.textContent = '';
       this.hideCrisis();
     }
     this.session = { session_id: session.session_id, conversation_id: session.conversation_id };
@@ -505,7 +569,7 @@ class IptCompanionChat extends HTMLElement {
       }
       item.append(group);
     }
-    this.log.append(item);
+    this.messages.append(item);
   }
 
   clearReplies() {
