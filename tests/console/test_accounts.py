@@ -232,3 +232,26 @@ def test_a_second_factor_needs_a_fresh_code_from_the_app(url):
                               drift, code=totp.at(drift - timedelta(seconds=30))).outcome == "ok"
         accounts.disable_totp(s, accounts.get_staff(s, "lee@clinic.example"))
     assert _login(url, now=later + timedelta(minutes=5)).outcome == "ok"
+
+
+def test_the_second_factor_secret_is_sealed_at_rest(url, monkeypatch):
+    import pyotp
+    from cryptography.fernet import InvalidToken
+
+    monkeypatch.setenv(accounts.KEY_ENV, "a test key")
+    with db.unit_of_work(url) as s:
+        st = seed.staff(s, "kim@clinic.example")
+        secret = accounts.new_totp_secret()
+        accounts.enable_totp(s, st, secret, pyotp.TOTP(secret).at(NOW), NOW)
+    with db.unit_of_work(url) as s:
+        stored = s.scalar(sa.select(Staff.totp_secret).where(Staff.email == "kim@clinic.example"))
+    assert stored.startswith(accounts.SEALED) and secret not in stored
+    assert accounts.unseal(stored) == secret
+    later = NOW + timedelta(minutes=5)
+    assert _login(url, "kim@clinic.example", now=later,
+                  code=pyotp.TOTP(secret).at(later)).outcome == "ok"
+    # another key cannot read it, and a value stored before sealing still reads as it is
+    monkeypatch.setenv(accounts.KEY_ENV, "another key")
+    with pytest.raises(InvalidToken):
+        accounts.unseal(stored)
+    assert accounts.unseal("JBSWY3DPEHPK3PXP") == "JBSWY3DPEHPK3PXP"

@@ -272,7 +272,7 @@ class Staff(Base):
     last_login_at = sa.Column(UTCDateTime)
     # Optional second factor: the TOTP secret (base32), and the last time step used, so a
     # code cannot be used twice.
-    totp_secret = sa.Column(sa.String(64))
+    totp_secret = sa.Column(sa.String(255))  # sealed (bot.services.console.accounts.seal)
     totp_last_step = sa.Column(sa.BigInteger)
 
 

@@ -184,6 +184,36 @@ TOTP_STEP = 30
 ISSUER = "IPT Companion"
 
 
+SEALED = "v1:"  # prefix of a sealed second-factor secret
+KEY_ENV, KEY_FILE = "IPT_CONSOLE_KEY", "console_key"
+
+
+def _fernet():
+    """The sealing key: ``IPT_CONSOLE_KEY``, else a random one kept in var/secrets (0600)."""
+    import base64
+    import hashlib
+
+    from cryptography.fernet import Fernet
+
+    from bot import settings
+
+    raw = settings.secret(KEY_ENV, KEY_FILE).encode()
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(raw).digest()))
+
+
+def seal(secret: str) -> str:
+    """A second-factor secret as stored: encrypted and authenticated (Fernet), so a copy of
+    the database alone does not give anyone the staff's one-time codes."""
+    return SEALED + _fernet().encrypt(secret.encode()).decode()
+
+
+def unseal(stored: str) -> str:
+    """The secret back from :func:`seal` (a value stored before sealing is read as it is)."""
+    if not stored.startswith(SEALED):
+        return stored
+    return _fernet().decrypt(stored[len(SEALED):].encode()).decode()
+
+
 def new_totp_secret() -> str:
     """A random base32 secret for an authenticator app."""
     import pyotp
@@ -221,7 +251,7 @@ def enable_totp(session: Session, staff: Staff, secret: str, code: str,
     step = totp_step(secret, code, None, now or utcnow())
     if step is None:
         raise InvalidInput("that code does not match: check the phone's clock and try again")
-    staff.totp_secret, staff.totp_last_step = secret, step
+    staff.totp_secret, staff.totp_last_step = seal(secret), step
     session.flush()
     return staff
 
@@ -287,7 +317,7 @@ def login(session: Session, email: str, password: str, address: str,
     ok = verify_password(staff.password_hash if staff else None, password)
     step = None
     if ok and staff is not None and staff.totp_secret:
-        step = totp_step(staff.totp_secret, code, staff.totp_last_step, now)
+        step = totp_step(unseal(staff.totp_secret), code, staff.totp_last_step, now)
         ok = step is not None
     if not ok or staff is None or not staff.active:
         session.add(LoginFailure(email=email, address=address, attempted_at=now))
