@@ -73,15 +73,18 @@ def link_account(
     code: str | None,
     url: str | None = None,
     consent: bool = False,
+    address: str | None = None,
 ) -> LinkResult:
-    """Check a code from this conversation and link it (rate-limited per conversation).
+    """Check a code from this conversation and link it (rate-limited per conversation, per
+    client address when ``address``, the tag of codes.address_tag, is given, and overall).
 
     A client who has not agreed to the privacy notice is asked first (``NEEDS_CONSENT``,
     nothing stored); ``consent=True`` is their "yes" to that question.
     """
     with _uow(url) as s:
         result = services.redeem_code(
-            s, sender_id, channel or "unknown", code, require_consent=True, consent=consent
+            s, sender_id, channel or "unknown", code, require_consent=True, consent=consent,
+            address=address,
         )
         name = result.client.display_name if result.client else None
         return LinkResult(result.outcome, name, result.locked_until)

@@ -53,6 +53,18 @@ def code_in(text: str | None, entities: Iterable[dict[str, Any]] = ()) -> str | 
     return None
 
 
+# The key of a user message's metadata under which our web channel puts the tag of the
+# client's address (bot/web/channel.py); the tag, never the address (bot/store/codes.py).
+ADDRESS_KEY = "address_tag"
+
+
+def address_of(events: Iterable[dict[str, Any]]) -> str | None:
+    """The address tag of the latest user message, if its channel set one (the web)."""
+    users = [e for e in events if e.get("event") == "user"]
+    tag = ((users[-1].get("metadata") or {}).get(ADDRESS_KEY)) if users else None
+    return tag if isinstance(tag, str) and 0 < len(tag) <= 64 else None
+
+
 def link_from_message(
     sender_id: str,
     channel: str | None,
@@ -60,12 +72,14 @@ def link_from_message(
     entities: Iterable[dict[str, Any]] = (),
     url: str | None = None,
     consent: bool = False,
+    address: str | None = None,
 ) -> Answer:
     """Try to link the conversation with the code in the message; the answer to give.
 
     A valid code of a client who has not agreed to the privacy notice gets the notice and
     the question (``utter_ask_consent``) and links nothing; ``consent=True`` is the call for
-    the client's "yes", with the message that held the code.
+    the client's "yes", with the message that held the code. ``address``: the tag of the
+    client address the message came from (``address_of``), counted toward its own limit.
     """
     code = code_in(text, entities)
     try:
@@ -76,7 +90,8 @@ def link_from_message(
                 return Answer(
                     RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name}
                 )
-        result = api.link_account(sender_id, channel, code, url=url, consent=consent)
+        result = api.link_account(sender_id, channel, code, url=url, consent=consent,
+                                  address=address)
     except Exception:  # the user gets a clear "try later"; the log keeps the cause
         log.exception("enrolment check failed")
         return Answer(ERROR_RESPONSE)
