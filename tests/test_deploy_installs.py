@@ -118,3 +118,11 @@ def test_the_dev_lock_agrees_with_the_runtime_lock():
     runtime = dict(pin.findall((REPO / "requirements.txt").read_text()))
     dev = dict(pin.findall((REPO / "requirements-dev.txt").read_text()))
     assert {k: (runtime[k], v) for k, v in dev.items() if k in runtime and runtime[k] != v} == {}
+
+
+def test_no_runtime_code_imports_a_test_tool():
+    """`make run` has no test tools: nothing it runs may import one."""
+    pattern = re.compile(r"^\s*(?:import|from)\s+(pytest|freezegun|playwright|ruff)\b", re.MULTILINE)
+    offenders = [str(path.relative_to(REPO)) for folder in ("bot", "actions", "scripts")
+                 for path in (REPO / folder).rglob("*.py") if pattern.search(path.read_text())]
+    assert offenders == []
