@@ -132,6 +132,18 @@ def code_attempts_per_address() -> int:
     return value if value > 0 else DEFAULT_CODE_ATTEMPTS_PER_ADDRESS
 
 
+# The key of a user message's metadata that carries the tag of the client's address: set by
+# our web channel only (bot/web/channel.py), dropped from what any other channel passes on.
+ADDRESS_TAG_KEY = "address_tag"
+
+
+def without_address_tag(metadata: dict | None) -> dict | None:
+    """``metadata`` from outside, minus the key only our web channel may set."""
+    if not isinstance(metadata, dict):
+        return None
+    return {k: v for k, v in metadata.items() if k != ADDRESS_TAG_KEY}
+
+
 def forwarded_address(forwarded_for: str | None, peer: str | None) -> str | None:
     """The client's address as our web server saw it: the last X-Forwarded-For entry.
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import privacy
+from bot import limits, privacy
 from bot.store import api, codes
 from bot.store.services import Redeem
 
@@ -55,7 +55,7 @@ def code_in(text: str | None, entities: Iterable[dict[str, Any]] = ()) -> str | 
 
 # The key of a user message's metadata under which our web channel puts the tag of the
 # client's address (bot/web/channel.py); the tag, never the address (bot/store/codes.py).
-ADDRESS_KEY = "address_tag"
+ADDRESS_KEY = limits.ADDRESS_TAG_KEY
 
 
 def address_of(events: Iterable[dict[str, Any]]) -> str | None:

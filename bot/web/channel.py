@@ -239,7 +239,7 @@ class SignedSocketIOInput(SocketIOInput):
             # enrolment-code limit per address counts by it (bot/store/services.py).
             address = limits.forwarded_address(environ.get("HTTP_X_FORWARDED_FOR"),
                                                environ.get("REMOTE_ADDR"))
-            await sio.save_session(sid, {"address_tag": _address_tag(address)},
+            await sio.save_session(sid, {limits.ADDRESS_TAG_KEY: _address_tag(address)},
                                    namespace=self.namespace)
             return True
 
@@ -311,8 +311,8 @@ class SignedSocketIOInput(SocketIOInput):
             await on_new_message(UserMessage(
                 text, output_channel, session.conversation_id,
                 input_channel=self.name(),
-                metadata={"address_tag": saved["address_tag"]} if saved.get("address_tag")
-                else {},
+                metadata=({limits.ADDRESS_TAG_KEY: saved[limits.ADDRESS_TAG_KEY]}
+                          if saved.get(limits.ADDRESS_TAG_KEY) else {}),
             ))
 
         return socketio_webhook
