@@ -8,6 +8,12 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 RASA    := $(VENV)/bin/rasa
 STAMP   := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# The internet-facing processes (web server, Telegram) run in their own environment: Python
+# 3.11, current aiohttp, no Rasa (requirements-edge.txt, docs/security.md).
+EDGE_VENV  := .venv-edge
+EDGE_PY    := $(EDGE_VENV)/bin/python
+EDGE_STAMP := $(EDGE_VENV)/.installed
 SPACY   := var/spacy/en_ipt
 MODEL   := models/ipt.tar.gz
 WIDGET  := bot/services/web/static/widget.js
@@ -20,13 +26,14 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED = false
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: help setup run run-scaled test eval bench lint clean system-deps
+.PHONY: help setup setup-dev run run-scaled test eval bench lint audit clean system-deps
 help:
 	@echo "make run    set up, train when data changed, start the assistant"
 	@echo "make run-scaled  the same, scaled out: RASA=2 Rasa servers behind nginx (docs/scaling.md)"
 	@echo "make test   set up and run every test"
 	@echo "make eval   5-fold NLU cross-validation, report in docs/"
 	@echo "make bench  benchmarks, numbers for docs/benchmarks.md"
+	@echo "make audit  ask PyPI's advisory service about every lock (needs the network)"
 
 $(STAMP): requirements.txt requirements-encoder.txt
 	@echo ">>> creating the Python 3.10 virtual environment in $(VENV)"
@@ -36,6 +43,22 @@ $(STAMP): requirements.txt requirements-encoder.txt
 	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements-encoder.txt
 	$(PY) -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Test and development tools (pytest, ruff, playwright, freezegun): `make test` and `make lint`
+# only; `make run` and the Docker image have the runtime lock alone.
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	@echo ">>> installing the pinned test and development tools"
+	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements-dev.txt
+	@touch $@
+
+$(EDGE_STAMP): requirements-edge.txt
+	@echo ">>> creating the edge environment (Python 3.11: web server, Telegram) in $(EDGE_VENV)"
+	@test -x $(EDGE_PY) || "$$(scripts/find-python311.sh)" -m venv $(EDGE_VENV)
+	$(EDGE_PY) -m pip install --disable-pip-version-check --progress-bar on -q "pip==24.3.1"
+	@# the setuptools that Python's venv brings (65.5, with advisories) is used by nothing here
+	$(EDGE_PY) -m pip uninstall --disable-pip-version-check -q -y setuptools
+	$(EDGE_PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements-edge.txt
 	@touch $@
 
 $(SPACY): $(STAMP) bot/launch/spacy_model.py
@@ -50,8 +73,10 @@ $(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) s
 	@echo ">>> building the chat widget (npm ci + esbuild)"
 	@scripts/build-widget.sh
 
-setup: $(STAMP) $(SPACY) $(WIDGET)
+setup: $(STAMP) $(EDGE_STAMP) $(SPACY) $(WIDGET)
 	@$(PY) -m bot.launch.setup_check
+
+setup-dev: setup $(DEV_STAMP)
 
 # Rasa's cache does not see files it does not read itself (the crisis detector's negatives):
 # when one of them changed, train from scratch.
@@ -63,15 +88,15 @@ $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 
 run: setup $(MODEL)
 	@$(PY) -m bot.clinic.config check
-	$(PY) -m bot.launch.run --model $(MODEL)
+	IPT_EDGE_PYTHON=$(CURDIR)/$(EDGE_PY) $(PY) -m bot.launch.run --model $(MODEL)
 
 # Several Rasa and action servers behind nginx, PostgreSQL and Redis (docs/scaling.md).
 RASA ?= 2
 run-scaled: system-deps setup $(MODEL)
 	@$(PY) -m bot.clinic.config check
-	$(PY) -m bot.launch.scaled --model $(MODEL) --rasa $(RASA)
+	IPT_EDGE_PYTHON=$(CURDIR)/$(EDGE_PY) $(PY) -m bot.launch.scaled --model $(MODEL) --rasa $(RASA)
 
-test: system-deps setup $(MODEL)
+test: system-deps setup-dev $(MODEL)
 	$(VENV)/bin/ruff check bot actions tests scripts
 	$(PY) -m pytest
 
@@ -81,8 +106,20 @@ eval: setup
 bench: setup $(MODEL)
 	$(PY) scripts/bench.py
 
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/ruff check bot actions tests scripts
+
+# Every lock against PyPI's advisory service (pip-audit in its own throwaway environment under
+# var/). Needs the network; not part of `make test`, whose offline check is
+# tests/test_edge_env.py (security/advisories.txt). The edge lock must be clean (--strict: a
+# package that could not be checked fails too); the Rasa side's locks are reported.
+AUDIT_VENV := var/tools/audit
+audit:
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { "$$(scripts/find-python311.sh)" -m venv $(AUDIT_VENV) \
+	  && $(AUDIT_VENV)/bin/python -m pip install --disable-pip-version-check -q "pip-audit==2.10.1"; }
+	$(AUDIT_VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r requirements-edge.txt
+	-$(AUDIT_VENV)/bin/pip-audit --disable-pip --require-hashes -r requirements.txt
+	-$(AUDIT_VENV)/bin/pip-audit --disable-pip --require-hashes -r requirements-dev.txt
 
 clean:
 	rm -rf models var results

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clinic import privacy
-from bot.clinic.enrolment import answer_message
+from bot.clinic.enrolment import address_of, answer_message
 
 
 class ActionLinkAccount(Action):
@@ -26,6 +26,8 @@ class ActionLinkAccount(Action):
             tracker.get_latest_input_channel(),
             message.get("text"),
             message.get("entities") or [],
+            # the client address (its tag) of this message: a limit per address too
+            address=address_of(tracker.events),
         )
         dispatcher.utter_message(response=answer.response, **answer.variables)
         return []
@@ -59,6 +61,8 @@ class ActionConfirmLink(Action):
             earlier.get("text"),
             parse.get("entities") or [],
             consent=True,
+            # the address of the "yes": an attempt at this step counts there
+            address=address_of(tracker.events),
         )
         dispatcher.utter_message(response=answer.response, **answer.variables)
         return []

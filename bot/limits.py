@@ -114,6 +114,48 @@ class RateLimiter:
         return allowed
 
 
+# Enrolment-code attempts from one client address over an hour, whatever the conversation:
+# a web conversation costs one POST, so the limit per conversation (5) alone does not stop one
+# visitor guessing from many (issue 19). Counted where codes are checked (bot/clinic/store/services.py),
+# in the database, so every action server and restart sees the same count.
+CODE_ATTEMPTS_PER_ADDRESS_ENV = "IPT_MAX_CODE_ATTEMPTS_PER_ADDRESS"
+DEFAULT_CODE_ATTEMPTS_PER_ADDRESS = 20
+
+
+def code_attempts_per_address() -> int:
+    """The configured cap (read when called, so tests and operators can change it)."""
+    try:
+        value = int(os.environ.get(CODE_ATTEMPTS_PER_ADDRESS_ENV,
+                                   DEFAULT_CODE_ATTEMPTS_PER_ADDRESS))
+    except ValueError:
+        return DEFAULT_CODE_ATTEMPTS_PER_ADDRESS
+    return value if value > 0 else DEFAULT_CODE_ATTEMPTS_PER_ADDRESS
+
+
+# The key of a user message's metadata that carries the tag of the client's address: set by
+# our web channel only (bot/rasa_ext/web_channel.py), dropped from what any other channel passes on.
+ADDRESS_TAG_KEY = "address_tag"
+
+
+def without_address_tag(metadata: dict | None) -> dict | None:
+    """``metadata`` from outside, minus the key only our web channel may set."""
+    if not isinstance(metadata, dict):
+        return None
+    return {k: v for k, v in metadata.items() if k != ADDRESS_TAG_KEY}
+
+
+def forwarded_address(forwarded_for: str | None, peer: str | None) -> str | None:
+    """The client's address as our web server saw it: the last X-Forwarded-For entry.
+
+    Our web server appends the address of the socket it accepted (bot/services/web/server.py) to
+    whatever the header said before, which anyone can write; so only the last entry is
+    believed. Without the header (a process on loopback talking to Rasa directly), the peer.
+    """
+    entries = [e.strip() for e in (forwarded_for or "").split(",") if e.strip()]
+    address = entries[-1] if entries else (peer or "")
+    return address[:64] or None
+
+
 def max_frame_bytes() -> int:
     """The largest socket.io frame a message can need: the longest message JSON-escaped
     (up to 12 bytes a character) with its event name and session id."""

@@ -15,6 +15,10 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 MODEL = REPO / "models" / "ipt.tar.gz"
+# The internet-facing processes' own environment (Python 3.11, requirements-edge.txt), which
+# `make setup` creates and the launcher uses; the suite starts the web server with it too.
+EDGE_VENV_PYTHON = REPO / ".venv-edge" / "bin" / "python"
+EDGE_PYTHON = str(EDGE_VENV_PYTHON) if EDGE_VENV_PYTHON.exists() else sys.executable
 
 
 def free_port() -> int:

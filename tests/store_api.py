@@ -64,9 +64,10 @@ def link_account(
     code: str | None,
     url: str | None = None,
     consent: bool = False,
+    address: str | None = None,
 ) -> LinkResult:
     """``enrolment.link`` in its own unit of work."""
-    return db.run(enrolment.link, sender_id, channel, code, consent, url=url)
+    return db.run(enrolment.link, sender_id, channel, code, consent, address, url=url)
 
 
 def record_crisis_flag(sender_id: str, category: str, url: str | None = None) -> bool:

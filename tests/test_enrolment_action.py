@@ -145,3 +145,30 @@ def test_no_or_a_yes_to_another_question_links_nothing(env_url):
 def test_a_database_failure_gets_a_polite_answer(monkeypatch):
     monkeypatch.setenv(db.ENV_VAR, "postgresql://postgres@127.0.0.1:1/none")
     assert say("tg-g", "K7QF-2MXD")[0] == "utter_link_error"
+
+
+def test_code_guessing_from_one_address_is_refused_whatever_the_conversation(env_url,
+                                                                              monkeypatch):
+    """The web channel puts the visitor's address tag in the message metadata; the action
+    counts it: new conversations from one address stop getting codes checked (issue 19)."""
+    from bot.clinic.store import codes
+
+    monkeypatch.setenv("IPT_MAX_CODE_ATTEMPTS_PER_ADDRESS", "3")
+    code = new_client(env_url, "Robin")
+
+    def say_from(sender: str, text: str, address: str) -> str:
+        meta = {"address_tag": codes.address_tag(address)}
+        tracker = Tracker(sender, {}, {"text": text, "intent": {"name": "link_account"},
+                                       "entities": []},
+                          [{"event": "user", "text": text, "input_channel": "socketio",
+                            "metadata": meta}], False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        asyncio.run(ActionLinkAccount().run(dispatcher, tracker, {}))
+        return dispatcher.messages[0]["response"]
+
+    for i in range(3):
+        assert say_from(f"web-g{i}", "my code is AAAA-2222", "203.0.113.7") == "utter_code_wrong"
+    # the right code from a fourth new conversation at the same address: not even checked
+    assert say_from("web-g3", f"my code is {code}", "203.0.113.7") == "utter_code_locked"
+    # the client, from their own address, links with it
+    assert say_from("web-robin", f"my code is {code}", "198.51.100.4") == "utter_ask_consent"

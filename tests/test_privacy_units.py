@@ -79,3 +79,14 @@ def test_the_limit_comes_from_the_environment(monkeypatch):
     assert limits.max_message_chars() == 50
     monkeypatch.setenv(limits.ENV_VAR, "lots")
     assert limits.max_message_chars() == 2000
+
+
+def test_only_our_web_channel_sets_the_address_tag_and_only_the_last_forwarded_entry_counts():
+    # REST metadata from outside: the tag key is dropped, the rest kept
+    assert limits.without_address_tag({"address_tag": "f" * 64, "x": 1}) == {"x": 1}
+    assert limits.without_address_tag("nope") is None
+    # the entry our web server appended (the last) is the address; earlier ones are forgeable
+    assert limits.forwarded_address("6.6.6.6, 203.0.113.7", "127.0.0.1") == "203.0.113.7"
+    assert limits.forwarded_address(None, "127.0.0.1") == "127.0.0.1"
+    assert limits.forwarded_address("", None) is None
+    assert len(limits.forwarded_address("1" * 500, None)) == 64

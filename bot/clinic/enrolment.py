@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import limits
 from bot.clinic import privacy
 from bot.clinic.store import codes, db, services
 from bot.clinic.store.services import Redeem
@@ -56,6 +57,18 @@ def code_in(text: str | None, entities: Iterable[dict[str, Any]] = ()) -> str | 
     return None
 
 
+# The key of a user message's metadata under which our web channel puts the tag of the
+# client's address (bot/rasa_ext/web_channel.py); the tag, never the address (store/codes.py).
+ADDRESS_KEY = limits.ADDRESS_TAG_KEY
+
+
+def address_of(events: Iterable[dict[str, Any]]) -> str | None:
+    """The address tag of the latest user message, if its channel set one (the web)."""
+    users = [e for e in events if e.get("event") == "user"]
+    tag = ((users[-1].get("metadata") or {}).get(ADDRESS_KEY)) if users else None
+    return tag if isinstance(tag, str) and 0 < len(tag) <= 64 else None
+
+
 @dataclass(frozen=True)
 class LinkResult:
     """Outcome of a code typed in chat."""
@@ -66,15 +79,18 @@ class LinkResult:
 
 
 def link(
-    s: Session, sender_id: str, channel: str | None, code: str | None, consent: bool = False
+    s: Session, sender_id: str, channel: str | None, code: str | None, consent: bool = False,
+    address: str | None = None,
 ) -> LinkResult:
-    """Check a code from this conversation and link it (rate-limited per conversation).
+    """Check a code from this conversation and link it (rate-limited per conversation, per
+    client address when ``address``, the tag of codes.address_tag, is given, and overall).
 
     A client who has not agreed to the privacy notice is asked first (``NEEDS_CONSENT``,
     nothing stored); ``consent=True`` is their "yes" to that question.
     """
     result = services.redeem_code(
-        s, sender_id, channel or "unknown", code, require_consent=True, consent=consent
+        s, sender_id, channel or "unknown", code, require_consent=True, consent=consent,
+        address=address,
     )
     name = result.client.display_name if result.client else None
     return LinkResult(result.outcome, name, result.locked_until)
@@ -87,12 +103,14 @@ def link_from_message(
     text: str | None,
     entities: Iterable[dict[str, Any]] = (),
     consent: bool = False,
+    address: str | None = None,
 ) -> Answer:
     """Try to link the conversation with the code in the message; the answer to give.
 
     A valid code of a client who has not agreed to the privacy notice gets the notice and
     the question (``utter_ask_consent``) and links nothing; ``consent=True`` is the call for
-    the client's "yes", with the message that held the code.
+    the client's "yes", with the message that held the code. ``address``: the tag of the
+    client address the message came from (``address_of``), counted toward its own limit.
     """
     code = code_in(text, entities)
     if code is None:
@@ -100,7 +118,7 @@ def link_from_message(
         client = services.client_for_sender(s, sender_id)
         if client is not None:
             return Answer(RESPONSES[Redeem.ALREADY_LINKED], {"display_name": client.display_name})
-    result = link(s, sender_id, channel, code, consent=consent)
+    result = link(s, sender_id, channel, code, consent=consent, address=address)
     variables = {"display_name": result.display_name} if result.display_name else {}
     if result.outcome is Redeem.NEEDS_CONSENT:
         variables["privacy_url"] = privacy.privacy_url()
@@ -113,13 +131,14 @@ async def answer_message(
     text: str | None,
     entities: Iterable[dict[str, Any]] = (),
     consent: bool = False,
+    address: str | None = None,
     url: str | None = None,
 ) -> Answer:
     """:func:`link_from_message` in its own unit of work, off the event loop; any failure is
     answered with a clear "try later" (the log keeps the cause)."""
     try:
         return await db.call(link_from_message, sender_id, channel, text, entities, consent,
-                             url=url)
+                             address, url=url)
     except Exception:
         log.exception("enrolment check failed")
         return Answer(ERROR_RESPONSE)

@@ -32,6 +32,11 @@ from bot import settings
 
 PY = sys.executable
 BIN = Path(PY).parent
+# The internet-facing processes (web server, Telegram) run in their own environment: Python
+# 3.11 with a current aiohttp (requirements-edge.txt), never Rasa's Python 3.10 and aiohttp
+# 3.9.5 (docs/security.md). `make setup` creates it; IPT_EDGE_PYTHON names another one.
+EDGE_ENV = "IPT_EDGE_PYTHON"
+EDGE_VENV_PY = settings.REPO / ".venv-edge" / "bin" / "python"
 
 
 @dataclass
@@ -67,22 +72,39 @@ def plan(model: str, env: dict[str, str]) -> list[Service]:
     return services + edge_services(env)
 
 
+def edge_python(env: dict[str, str]) -> str:
+    """The interpreter of the web server and Telegram: IPT_EDGE_PYTHON, else .venv-edge's.
+
+    Without either (a checkout where `make setup` has not run since the edge environment
+    came), the Rasa environment's own Python: ``main`` warns loudly then, and refuses when
+    IPT_EDGE_PYTHON names an interpreter that is not there (`make run` always names it).
+    """
+    if env.get(EDGE_ENV):
+        return env[EDGE_ENV]
+    return str(EDGE_VENV_PY) if EDGE_VENV_PY.exists() else PY
+
+
 def edge_services(env: dict[str, str]) -> list[Service]:
     """The web server, Telegram and the reminder worker, when present and configured.
 
     They reach Rasa at RASA_URL and the web server listens on IPT_WEB_PORT (both in ``env``),
-    the same whether one Rasa server runs or several behind nginx (bot/launch/scaled.py).
+    the same whether one Rasa server runs or several behind nginx (bot/launch/scaled.py). The web
+    server and Telegram, the two processes the internet reaches, run on ``edge_python``; the
+    reminder worker reads and writes the records (SQLAlchemy, the store's models) and so
+    stays in the Rasa environment; it listens on nothing.
     """
     services = []
+    edge = edge_python(env)
     if _has_module("bot.services.web.__main__"):
         port = env.get("IPT_WEB_PORT", "8080")
-        services.append(Service("web", [PY, "-m", "bot.services.web"], f"http://127.0.0.1:{port}/health"))
+        services.append(Service("web", [edge, "-m", "bot.services.web"],
+                                f"http://127.0.0.1:{port}/health"))
     if _has_module("bot.services.console.__main__"):
         port = env.get("IPT_CONSOLE_PORT", "8090")
         services.append(Service("console", [PY, "-m", "bot.services.console"],
                                 f"http://127.0.0.1:{port}/health"))
     if env.get("TELEGRAM_BOT_TOKEN") and _has_module("bot.services.telegram.__main__"):
-        services.append(Service("telegram", [PY, "-m", "bot.services.telegram"]))
+        services.append(Service("telegram", [edge, "-m", "bot.services.telegram"]))
     if _has_module("bot.services.worker.__main__"):
         services.append(Service("worker", [PY, "-m", "bot.services.worker"]))
     return services
@@ -243,6 +265,23 @@ def banner(services: list[Service], env: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def check_edge(env: dict[str, str], services: list[Service]) -> bool:
+    """Refuse a named edge interpreter that is missing; warn when there is none at all."""
+    if not any(s.name in ("web", "telegram") for s in services):
+        return True
+    edge = edge_python(env)
+    if env.get(EDGE_ENV) and not os.access(edge, os.X_OK):
+        print(f"error: {EDGE_ENV}={edge} is not an interpreter: run `make setup` (it creates "
+              ".venv-edge, the web server's and Telegram's environment)",
+              file=sys.stderr, flush=True)
+        return False
+    if edge == PY:
+        print(">>> WARNING: no .venv-edge: the web server and Telegram run on the Rasa "
+              "environment's Python and aiohttp (known vulnerabilities, docs/security.md). "
+              "Run `make setup`.", flush=True)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/ipt.tar.gz")
@@ -264,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     env[settings.REST_TOKEN_ENV] = settings.rest_token()
     env[settings.RELAY_TOKEN_ENV] = settings.telegram_relay_token()
     services = plan(args.model, env)
+    if not check_edge(env, services):
+        return 2
     busy = ports_in_use(env, services)
     if busy:
         print(f"error: port {', '.join(map(str, busy))} already in use on 127.0.0.1: is another "

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from bot import settings
 from bot.launch.localsvc import PrivatePostgres, PrivateRedis, free_port, port_open
-from bot.launch.run import PY, Service, _pipe, _stop_all, _wait_ready, edge_services
+from bot.launch.run import PY, Service, _pipe, _stop_all, _wait_ready, check_edge, edge_services
 
 RESTART_DELAY = 2.0
 
@@ -405,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         if topo.redis_password:
             env["IPT_REDIS_PASSWORD"] = topo.redis_password
         services = plan(topo, args.model, run_dir, env)
+        if not check_edge(env, services):  # web and Telegram on .venv-edge (bot/launch/run.py)
+            return 2
         for s in services:
             print(f">>> starting {s.name}", flush=True)
             _start(s, env)

@@ -115,7 +115,8 @@ class LimitedRestInput(RestInput):
             if refusal is not None:
                 return refusal
             text = body.get("message")
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            # only our web channel sets the address tag of the code limit (bot/limits.py)
+            metadata = limits.without_address_tag(body.get("metadata"))
             collector = CollectingOutputChannel()
             limit = limits.max_message_chars()
             if not isinstance(text, str):

@@ -48,6 +48,17 @@ clean_text = limits.clean_text
 CRISIS_RESPONSE_PREFIX = "utter_crisis"
 
 
+def _address_tag(address: str | None) -> str | None:
+    """The keyed tag of a client address (bot/clinic/store/codes.py), never the address itself."""
+    from bot.clinic.store.codes import address_tag
+
+    try:
+        return address_tag(address)
+    except Exception:  # no key readable: the other code limits still apply; chat goes on
+        logger.exception("could not tag the client address for the code limit")
+        return None
+
+
 def is_crisis(message: dict[str, Any]) -> bool:
     """Whether a bot message is the crisis response (docs/widget.md: the convention)."""
     custom = message.get("custom")
@@ -222,6 +233,13 @@ class SignedSocketIOInput(SocketIOInput):
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            # The visitor's address as our web server saw it (the last X-Forwarded-For
+            # entry, which it appends), kept for this socket as a keyed tag only: the
+            # enrolment-code limit per address counts by it (bot/clinic/store/services.py).
+            address = limits.forwarded_address(environ.get("HTTP_X_FORWARDED_FOR"),
+                                               environ.get("REMOTE_ADDR"))
+            await sio.save_session(sid, {limits.ADDRESS_TAG_KEY: _address_tag(address)},
+                                   namespace=self.namespace)
             return True
 
         @sio.on("disconnect", namespace=self.namespace)
@@ -246,7 +264,7 @@ class SignedSocketIOInput(SocketIOInput):
             if bound and bound != session.conversation_id:
                 # one socket, one conversation: leave the old room before joining another
                 await sio.leave_room(sid, bound, namespace=self.namespace)
-            await sio.save_session(sid, {"conversation_id": session.conversation_id},
+            await sio.save_session(sid, {**previous, "conversation_id": session.conversation_id},
                                    namespace=self.namespace)
             await sio.enter_room(sid, session.conversation_id, namespace=self.namespace)
             await sio.emit("session_confirm", session.token, room=sid, namespace=self.namespace)
@@ -259,7 +277,8 @@ class SignedSocketIOInput(SocketIOInput):
             if not isinstance(data, dict):
                 await refuse(sid, "malformed message")
                 return
-            bound = (await sio.get_session(sid, namespace=self.namespace)).get("conversation_id")
+            saved = await sio.get_session(sid, namespace=self.namespace)
+            bound = saved.get("conversation_id")
             session = self._verify(data.get("session_id"))
             if session is None:
                 await refuse(sid, "invalid session id")
@@ -290,7 +309,9 @@ class SignedSocketIOInput(SocketIOInput):
             output_channel = SignedSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(UserMessage(
                 text, output_channel, session.conversation_id,
-                input_channel=self.name(), metadata={},
+                input_channel=self.name(),
+                metadata=({limits.ADDRESS_TAG_KEY: saved[limits.ADDRESS_TAG_KEY]}
+                          if saved.get(limits.ADDRESS_TAG_KEY) else {}),
             ))
 
         return socketio_webhook

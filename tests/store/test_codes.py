@@ -54,3 +54,18 @@ def test_the_hash_depends_on_the_key(monkeypatch):
     monkeypatch.setenv(codes.KEY_ENV, "another key")
     assert codes.hash_code("K7QF-2MXD") != first
     assert "K7QF" not in first
+
+
+def test_an_address_tag_is_keyed_stable_within_a_day_and_new_the_next(monkeypatch):
+    from datetime import date
+
+    monkeypatch.setenv(codes.KEY_ENV, "a" * 32)
+    day = date(2026, 12, 1)
+    tag = codes.address_tag("203.0.113.7", day)
+    assert tag == codes.address_tag("203.0.113.7", day) and len(tag) == 64
+    assert "203.0.113.7" not in tag
+    assert tag != codes.address_tag("203.0.113.8", day)
+    assert tag != codes.address_tag("203.0.113.7", date(2026, 12, 2))  # not linkable
+    monkeypatch.setenv(codes.KEY_ENV, "b" * 32)
+    assert tag != codes.address_tag("203.0.113.7", day)  # keyed
+    assert codes.address_tag(None) is None and codes.address_tag("") is None

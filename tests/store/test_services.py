@@ -274,3 +274,55 @@ def test_code_attempts_have_a_global_cap_across_conversations(url, monkeypatch):
         later = services.redeem_code(s, "someone-else", "socketio", code,
                                      NOW + timedelta(hours=1, minutes=1))
         assert later.outcome is Redeem.LINKED
+
+
+def test_code_attempts_are_limited_per_client_address_across_conversations(url, monkeypatch):
+    """One address guessing from many conversations (one POST each on the web) is stopped
+    at the per-address cap, below the per-conversation and global limits; another address
+    is not, and the store keeps only the address's keyed tag (issue 19)."""
+    from bot.clinic.store import codes
+    from bot.clinic.store.models import CodeAttempt
+
+    monkeypatch.setenv("IPT_MAX_CODE_ATTEMPTS_PER_ADDRESS", "6")
+    attacker, neighbour = codes.address_tag("203.0.113.7"), codes.address_tag("198.51.100.9")
+    assert attacker != neighbour and "203.0.113.7" not in attacker
+    _, victim_code = _client(url, "Victim")
+    _, own_code = _client(url, "Neighbour")
+    for i in range(6):  # one wrong guess per conversation: no conversation is near its limit
+        with db.unit_of_work(url) as s:
+            guess = services.redeem_code(s, f"web-guess{i}", "socketio", "AAAA-2222",
+                                         NOW + timedelta(seconds=i), address=attacker)
+            assert guess.outcome is Redeem.WRONG
+    with db.unit_of_work(url) as s:  # the right code, from a fresh conversation: refused
+        refused = services.redeem_code(s, "web-fresh", "socketio", victim_code,
+                                       NOW + timedelta(minutes=1), address=attacker)
+        assert refused.outcome is Redeem.LOCKED
+        assert refused.locked_until == NOW + timedelta(hours=1)
+        assert services.client_for_sender(s, "web-fresh") is None
+        stored = set(s.scalars(sa.select(CodeAttempt.address)))
+        assert stored == {attacker}
+    with db.unit_of_work(url) as s:  # someone else, elsewhere: unaffected
+        other = services.redeem_code(s, "web-neighbour", "socketio", own_code,
+                                     NOW + timedelta(minutes=1), address=neighbour)
+        assert other.outcome is Redeem.LINKED
+    with db.unit_of_work(url) as s:  # an hour after the first guess the address may try again
+        later = services.redeem_code(s, "web-fresh", "socketio", victim_code,
+                                     NOW + timedelta(hours=1, seconds=1), address=attacker)
+        assert later.outcome is Redeem.LINKED
+
+
+def test_a_consent_step_attempt_counts_toward_the_address_limit(url, monkeypatch):
+    """Trying valid codes at the consent question costs the address an attempt too."""
+    from bot.clinic.store import codes
+
+    monkeypatch.setenv("IPT_MAX_CODE_ATTEMPTS_PER_ADDRESS", "2")
+    tag = codes.address_tag("203.0.113.8")
+    _, code = _client(url, "NoConsentYet")
+    for i in range(2):
+        with db.unit_of_work(url) as s:
+            asked = services.redeem_code(s, f"web-c{i}", "socketio", code, NOW,
+                                         require_consent=True, address=tag)
+            assert asked.outcome is Redeem.NEEDS_CONSENT
+    with db.unit_of_work(url) as s:
+        assert services.redeem_code(s, "web-c9", "socketio", code, NOW, require_consent=True,
+                                    address=tag).outcome is Redeem.LOCKED

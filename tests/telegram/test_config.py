@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
 from bot.services.telegram.config import ConfigError, TelegramConfig
-from tests.helpers import REPO
+from tests.helpers import EDGE_PYTHON, REPO
 
 
 def test_without_a_token_telegram_is_off():
@@ -41,9 +40,10 @@ def test_an_unknown_mode_is_refused():
 
 
 def _run_service(env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``python -m bot.services.telegram`` from the repository with only ``env``."""
+    """Run ``python -m bot.services.telegram`` from the repository with only ``env``, on the edge
+    environment's interpreter as the launcher does (tests/helpers.py: EDGE_PYTHON)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.services.telegram"],
+        [EDGE_PYTHON, "-m", "bot.services.telegram"],
         cwd=REPO,
         env=env,
         check=False,

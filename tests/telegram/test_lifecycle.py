@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from dataclasses import replace
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from bot.services.telegram.app import serve
 from bot.services.telegram.delivery import make_bot, send_replies
 from bot.services.telegram.render import CallbackData
-from tests.helpers import REPO, free_port
+from tests.helpers import EDGE_PYTHON, REPO, free_port
 from tests.telegram.fakes import TOKEN, FakeBotAPI, FakeRasa, message_update
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +29,7 @@ async def _start_service(
         "RASA_URL": rasa.url,
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable,
+        EDGE_PYTHON,  # the edge environment, as the launcher starts it
         "-m",
         "bot.services.telegram",
         cwd=REPO,

@@ -9,7 +9,6 @@ so our signed socket.io channel is on). Both processes get the web secret the sa
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (imported from here before)
-from tests.helpers import REPO, free_port, start, stop, wait_http
+from tests.helpers import EDGE_PYTHON, REPO, free_port, start, stop, wait_http
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 ALLOWED_ORIGIN = "https://clinic.example"
@@ -43,7 +42,8 @@ class WebServer:
     def start(self) -> None:
         env = {**self.env, "RASA_URL": self.rasa_url, "IPT_WEB_HOST": "127.0.0.1",
                "IPT_WEB_PORT": str(self.port), "IPT_WEB_ORIGINS": ALLOWED_ORIGIN}
-        self.proc = start([sys.executable, "-m", "bot.services.web"], self.log, env=env)
+        # the edge environment (.venv-edge) as in `make run`: Python 3.11, current aiohttp
+        self.proc = start([EDGE_PYTHON, "-m", "bot.services.web"], self.log, env=env)
         wait_http(f"{self.url}{self.ready_path}", timeout=60, proc=self.proc)
 
     def stop(self) -> None:

@@ -179,3 +179,22 @@ def test_output_flags_crisis_messages_and_wraps_custom_payloads():
             {"content_type": "text", "title": "What is IPT?", "payload": "/ask_what_is_ipt"}]}),
         ("web-x", {"custom": {"crisis": True}}),
     ]
+
+
+def test_the_visitors_address_reaches_the_assistant_only_as_a_keyed_tag(harness, monkeypatch):
+    """The address our web server saw (the last X-Forwarded-For entry: the ones before it are
+    whatever the visitor sent) is tagged for the code limit; the address is not passed on."""
+    from bot.clinic.store import codes
+
+    monkeypatch.setenv(codes.KEY_ENV, "k" * 32)
+    harness.call("connect", "sid1", {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7",
+                                     "REMOTE_ADDR": "127.0.0.1"})
+    session = signing.issue(SECRET)
+    harness.call("session_request", "sid1", {"session_id": session.token})
+    harness.call("user_uttered", "sid1", {"message": "K7QF-2MXD", "session_id": session.token})
+    [message] = harness.received
+    assert message.metadata == {"address_tag": codes.address_tag("203.0.113.7")}
+    assert "203.0.113.7" not in repr(message.metadata)
+    # a forged first entry changes nothing: the same tag whatever it says
+    harness.call("connect", "sid2", {"HTTP_X_FORWARDED_FOR": "1.2.3.4, 203.0.113.7"})
+    assert harness.sessions["sid2"]["address_tag"] == message.metadata["address_tag"]

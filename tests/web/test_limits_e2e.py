@@ -190,3 +190,61 @@ def test_a_flood_from_one_visitor_leaves_another_visitors_replies_on_time(limite
                 await v.close()
 
     asyncio.run(run())
+
+
+def test_code_guessing_from_one_address_is_paused_whatever_the_conversation(limited_web,
+                                                                              database_url):
+    """A conversation costs one POST: one address guessing codes over many conversations is
+    paused at the per-address cap, even for a valid code in a fresh conversation, while a
+    visitor at another address links with theirs. Through the real web server, Rasa, the
+    actions and the database (the address as our web server saw it, tagged)."""
+    import sqlalchemy as sa
+
+    from bot.clinic.store import codes, db, services
+    from bot.clinic.store.models import EnrolmentCode
+
+    db.ensure_migrated(database_url)
+    with db.unit_of_work(database_url) as s:
+        victim = services.create_client(s, "Ash", "Europe/Berlin")[1]
+        own = services.create_client(s, "Bea", "Europe/Berlin")[1]
+    cap = limits.code_attempts_per_address()  # the servers' default: no setting in server_env
+    per_conversation = services.MAX_FAILED_CODES - 1  # never reaching one conversation's lock
+
+    async def replies(visitor: Visitor, text: str) -> str:
+        await visitor.drain(0)
+        await visitor.say(text)
+        first = await visitor.next()
+        rest = await visitor.drain(1.5)
+        return " ".join(str((data or {}).get("text", "")) for name, data in [first, *rest]
+                        if name == "bot_uttered" and isinstance(data, dict))
+
+    async def run() -> None:
+        wrong = 0
+        while wrong < cap:
+            guesser = Visitor(limited_web.url, "127.0.0.8")
+            try:
+                await guesser.connect()
+                for _ in range(min(per_conversation, cap - wrong)):
+                    answer = await replies(guesser, f"my code is {codes.generate()}")
+                    assert "didn't work" in answer, answer
+                    wrong += 1
+            finally:
+                await guesser.close()
+        fresh, other = Visitor(limited_web.url, "127.0.0.8"), Visitor(limited_web.url,
+                                                                       "127.0.0.9")
+        try:
+            await fresh.connect()
+            answer = await replies(fresh, f"my code is {victim}")
+            assert "paused code checks" in answer, answer
+            await other.connect()
+            answer = await replies(other, f"my code is {own}")
+            assert "Do you agree?" in answer, answer
+        finally:
+            await fresh.close()
+            await other.close()
+
+    asyncio.run(run())
+    with db.unit_of_work(database_url) as s:  # the victim's code is still unused
+        used = s.scalar(sa.select(EnrolmentCode.used_at)
+                        .where(EnrolmentCode.code_hash == codes.hash_code(victim)))
+        assert used is None

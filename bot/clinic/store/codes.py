@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import date, datetime, timezone
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 8
@@ -67,6 +68,21 @@ def _key() -> bytes:
     from bot.settings import secret
 
     return secret(KEY_ENV, "code_key").encode()
+
+
+def address_tag(address: str | None, day: date | None = None) -> str | None:
+    """A client address as the store keeps it for the code-attempt limit: keyed hash, hex.
+
+    The address itself is never stored nor put in a conversation's events (it is personal
+    data). Equal addresses give equal tags on the same (UTC) day, so an hour's attempts
+    from one address can be counted; the day is part of the hash, so tags of different
+    days cannot be matched to follow a visitor from one day to the next.
+    """
+    if not address:
+        return None
+    day = day or datetime.now(timezone.utc).date()
+    message = f"address:{day.isoformat()}:{address}".encode()
+    return hmac.new(_key(), message, hashlib.sha256).hexdigest()
 
 
 def hash_code(code: str) -> str:

@@ -110,14 +110,20 @@ class EnrolmentCode(Base):
 
 
 class CodeAttempt(Base):
-    """A failed code attempt from a conversation, kept for the rate limit."""
+    """A failed code attempt from a conversation, kept for the rate limits.
+
+    ``address``: the keyed hash of the client address it came from (bot/clinic/store/codes.py:
+    address_tag), when the channel knows one (the web); never the address itself.
+    """
 
     __tablename__ = "code_attempts"
-    __table_args__ = (sa.Index("ix_code_attempts_sender_time", "sender_id", "attempted_at"),)
+    __table_args__ = (sa.Index("ix_code_attempts_sender_time", "sender_id", "attempted_at"),
+                      sa.Index("ix_code_attempts_address_time", "address", "attempted_at"))
 
     id = sa.Column(sa.Integer, primary_key=True)
     sender_id = sa.Column(sa.String(255), nullable=False)
     attempted_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    address = sa.Column(sa.String(64))
 
 
 class Appointment(Base):

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot import limits
 from bot.clinic import reminders
 from bot.clinic.config import ReminderPolicy
 from bot.clinic.store import codes
@@ -244,17 +245,35 @@ def record_consent(session: Session, client: Client, now: datetime | None = None
     return client
 
 
-def _global_lockout_until(session: Session, now: datetime) -> datetime | None:
-    """When code checks resume for everyone, if the last hour's attempts reached the cap."""
+def _capped_until(session: Session, now: datetime, cap: int, *where: Any) -> datetime | None:
+    """When the last hour's attempts matching ``where`` fall below ``cap``, if they reach it."""
     since = now - LOCKOUT
-    recent = sa.select(CodeAttempt.attempted_at).where(CodeAttempt.attempted_at > since)
+    recent = sa.select(CodeAttempt.attempted_at).where(CodeAttempt.attempted_at > since, *where)
     count = session.scalar(sa.select(sa.func.count()).select_from(recent.subquery()))
-    if count < MAX_CODE_ATTEMPTS_PER_HOUR:
+    if count < cap:
         return None
     oldest = session.scalar(sa.select(sa.func.min(CodeAttempt.attempted_at))
-                            .where(CodeAttempt.attempted_at > since))
+                            .where(CodeAttempt.attempted_at > since, *where))
     oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
     return oldest + LOCKOUT
+
+
+def _global_lockout_until(session: Session, now: datetime) -> datetime | None:
+    """When code checks resume for everyone, if the last hour's attempts reached the cap."""
+    return _capped_until(session, now, MAX_CODE_ATTEMPTS_PER_HOUR)
+
+
+def address_lockout_until(session: Session, address: str | None,
+                          now: datetime | None = None) -> datetime | None:
+    """When a client address (its tag, codes.address_tag) may try codes again, if locked now.
+
+    Attempts from every conversation count: a new web conversation costs one POST, so the
+    per-conversation limit alone does not stop one visitor (issue 19).
+    """
+    if not address:
+        return None
+    return _capped_until(session, now or utcnow(), limits.code_attempts_per_address(),
+                         CodeAttempt.address == address)
 
 
 def lockout_until(session: Session, sender_id: str, now: datetime | None = None) -> datetime | None:
@@ -309,8 +328,12 @@ def redeem_code(
     now: datetime | None = None,
     require_consent: bool = False,
     consent: bool = False,
+    address: str | None = None,
 ) -> RedeemResult:
     """Check a code typed in a conversation and link it; every failure counts toward the limit.
+
+    ``address``: the tag of the client address the message came from (codes.address_tag),
+    when the channel knows it; failures count toward that address's limit as well.
 
     With ``require_consent``, a valid code of a client who has not agreed to the privacy
     notice yet is not used: the result is ``NEEDS_CONSENT`` and nothing is stored, so the
@@ -321,7 +344,9 @@ def redeem_code(
     current = client_for_sender(session, sender_id)
     if current is not None:
         return RedeemResult(Redeem.ALREADY_LINKED, current)
-    until = lockout_until(session, sender_id, now) or _global_lockout_until(session, now)
+    until = (lockout_until(session, sender_id, now)
+             or address_lockout_until(session, address, now)
+             or _global_lockout_until(session, now))
     if until is not None:
         return RedeemResult(Redeem.LOCKED, locked_until=until)
     code = codes.normalise(typed or "")
@@ -345,16 +370,17 @@ def redeem_code(
         elif require_consent and client.consent_at is None:
             # counts as an attempt: testing codes at this step is limited like any other
             # (linking after the "yes" clears the conversation's attempts)
-            session.add(CodeAttempt(sender_id=sender_id, attempted_at=now))
+            session.add(CodeAttempt(sender_id=sender_id, attempted_at=now, address=address))
             session.flush()
             return RedeemResult(Redeem.NEEDS_CONSENT, client)
         row.used_at, row.used_by = now, sender_id
         link_channel(session, client, channel, sender_id, now)
         session.execute(sa.delete(CodeAttempt).where(CodeAttempt.sender_id == sender_id))
         return RedeemResult(Redeem.LINKED, client)
-    session.add(CodeAttempt(sender_id=sender_id, attempted_at=now))
+    session.add(CodeAttempt(sender_id=sender_id, attempted_at=now, address=address))
     session.flush()
-    return RedeemResult(outcome, locked_until=lockout_until(session, sender_id, now))
+    return RedeemResult(outcome, locked_until=lockout_until(session, sender_id, now)
+                        or address_lockout_until(session, address, now))
 
 
 # --- appointments ---------------------------------------------------------------------------
