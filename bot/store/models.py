@@ -344,3 +344,26 @@ class AuditEntry(Base):
     # A record id or a short code (appointment 12, role=admin); never free text.
     detail = sa.Column(sa.String(120))
     address = sa.Column(sa.String(64))
+
+
+# --- the Telegram service's update journal (bot/telegram/journal.py) ------------------------
+
+
+class TelegramUpdate(Base):
+    """One Telegram update the service took: answering, or answered.
+
+    Telegram hands an update out again until it is confirmed (getUpdates offset, or a 200 to
+    its webhook call). The service confirms only after answering; this row makes a replay
+    after a crash resume where it stopped instead of answering twice. ``replies`` holds
+    Rasa's replies only until they are all sent (then NULL); ``sent`` counts those sent.
+    """
+
+    __tablename__ = "telegram_updates"
+
+    bot_id = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+    update_id = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+    # answering | answered
+    state = sa.Column(sa.String(16), nullable=False, default="answering")
+    replies = sa.Column(sa.Text)
+    sent = sa.Column(sa.Integer, nullable=False, default=0)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
