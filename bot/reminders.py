@@ -199,7 +199,7 @@ def sync_reminders(
                 status="pending", attempts=0,
             )
             session.add(reminder)
-        elif reminder.due_at != due or reminder.status not in ("pending", "claimed", "sent"):
+        elif reminder.due_at != due or reminder.status not in ("pending", "claimed", "outbox", "sent"):
             # Moved (or wanted again): a fresh reminder for the new time. A worker still
             # holding the old claim cannot mark it sent: its claim no longer matches.
             reminder.due_at = due

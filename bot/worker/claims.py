@@ -91,7 +91,7 @@ def settle_stale(session: Session, now: datetime) -> dict[str, int]:
             nearer.appointment_id == Reminder.appointment_id,
             nearer.lead_minutes < Reminder.lead_minutes,
             nearer.due_at <= now,
-            nearer.status.in_(("pending", "claimed", "sent")),
+            nearer.status.in_(("pending", "claimed", "outbox", "sent")),
         ),
     )
     done["superseded"] = session.execute(
@@ -178,6 +178,31 @@ def _settle(session: Session, claim: Claim, **values) -> bool:
 def mark_sent(session: Session, claim: Claim, now: datetime) -> bool:
     """Record that the reminder went out."""
     return _settle(session, claim, status="sent", sent_at=now, claimed_until=None, reason=None)
+
+
+def mark_outbox(session: Session, claim: Claim) -> bool:
+    """Record that the reminder waits in the web outbox: sent once a widget displays it."""
+    return _settle(session, claim, status="outbox", claimed_until=None, reason=None)
+
+
+def mark_shown(session: Session, reminder_id: int, now: datetime) -> bool:
+    """A widget displayed the web reminder: now it is sent (once, whoever acknowledges)."""
+    return session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "outbox")
+        .values(status="sent", sent_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def mark_not_shown(session: Session, reminder_id: int, reason: str) -> bool:
+    """A web reminder no widget displayed in time (session started, or two weeks passed)."""
+    return session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "outbox")
+        .values(status="missed", reason=reason[:32])
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
 
 
 def mark_missed(session: Session, claim: Claim, reason: str) -> bool:
