@@ -37,10 +37,10 @@ from bot.telegram.delivery import (
     sender_for_chat,
     with_network_retries,
 )
-from bot.telegram.rasa_client import RasaClient, RasaUnavailable
-from bot.telegram.render import CallbackData, OutText, clean_text
 from bot.telegram.journal import UpdateJournal
 from bot.telegram.polling import Poller
+from bot.telegram.rasa_client import RasaClient, RasaUnavailable
+from bot.telegram.render import CallbackData, OutText, clean_text
 from bot.telegram.webhook import start_webhook_server
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ import json
 import logging
 import re
 import uuid
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage

@@ -15,13 +15,25 @@ from bot.store.models import Reminder, WebOutbox
 from bot.web import channel
 from bot.worker.delivery import Deliverer, RasaTrigger
 from bot.worker.loop import Worker, WorkerSettings, expire_web_outbox
-from tests.telegram.fakes import TOKEN  # noqa: F401 - the shared fake Bot API's token
-from tests.worker.conftest import anyio_backend, rasa_trigger, telegram  # noqa: F401
-from tests.worker.fakes import RASA_TOKEN
+from tests.worker.fakes import RASA_TOKEN, FakeRasaTrigger
 from tests.worker.seed import seed_due_reminders
 
 pytestmark = pytest.mark.anyio
 SENDER = "web-abc"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def rasa_trigger():
+    """Rasa's trigger_intent endpoint, faked (tests/worker/fakes.py)."""
+    server = FakeRasaTrigger()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture
