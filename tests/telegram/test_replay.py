@@ -26,8 +26,8 @@ CHAT = 4242
 BOT_ID = int(TOKEN.split(":")[0])
 
 
-async def _start(telegram: FakeBotAPI, rasa: FakeRasa, database_url: str):
-    env = {**os.environ, "IPT_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN,
+async def _start(telegram: FakeBotAPI, rasa: FakeRasa, journal_url: str):
+    env = {**os.environ, "IPT_DATABASE_URL": journal_url, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": telegram.url, "RASA_URL": rasa.url}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.telegram", cwd=REPO, env=env,
@@ -44,8 +44,8 @@ async def _sigterm(proc) -> None:
     await asyncio.wait_for(proc.wait(), 30)
 
 
-def _journal(database_url: str) -> list[tuple]:
-    engine = db.make_engine(database_url)
+def _journal(journal_url: str) -> list[tuple]:
+    engine = db.make_engine(journal_url)
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT update_id, state, replies, sent FROM telegram_updates").all()
@@ -54,11 +54,11 @@ def _journal(database_url: str) -> list[tuple]:
 
 
 async def test_a_service_killed_between_two_replies_sends_only_the_rest_after_restart(
-    telegram, rasa, database_url
+    telegram, rasa, journal_url
 ):
     rasa.script = lambda message: [{"text": "First part."}, {"text": "Second part."}]
     telegram.hold.add("Second part.")
-    proc = await _start(telegram, rasa, database_url)
+    proc = await _start(telegram, rasa, journal_url)
     try:
         pushed = telegram.push(message_update(CHAT, "how do I prepare?"))
         # the first reply went out; the second is on its way when the service dies
@@ -70,7 +70,7 @@ async def test_a_service_killed_between_two_replies_sends_only_the_rest_after_re
     assert all(int(c.params.get("offset") or 0) <= pushed["update_id"]
                for c in telegram.called("getUpdates"))
     telegram.hold.clear()
-    proc = await _start(telegram, rasa, database_url)
+    proc = await _start(telegram, rasa, journal_url)
     try:
         await telegram.wait_for(lambda: len(telegram.texts(CHAT)) >= 2, timeout=60)
         await asyncio.sleep(1.5)  # time for a wrong second answer to show
@@ -78,16 +78,16 @@ async def test_a_service_killed_between_two_replies_sends_only_the_rest_after_re
         await _sigterm(proc)
     assert telegram.texts(CHAT) == ["First part.", "Second part."]
     assert rasa.messages == ["how do I prepare?"]  # Rasa heard it once: replies came from the journal
-    assert _journal(database_url) == [(pushed["update_id"], "answered", None, 2)]
+    assert _journal(journal_url) == [(pushed["update_id"], "answered", None, 2)]
     # confirmed at last: the next poll asks for the updates after it
     assert int(telegram.called("getUpdates")[-1].params["offset"]) == pushed["update_id"] + 1
 
 
 async def test_a_service_killed_before_rasa_answered_answers_after_restart(
-    telegram, rasa, database_url
+    telegram, rasa, journal_url
 ):
     rasa.delays["are you there?"] = 30
-    proc = await _start(telegram, rasa, database_url)
+    proc = await _start(telegram, rasa, journal_url)
     try:
         telegram.push(message_update(CHAT, "are you there?"))
         await telegram.wait_for(lambda: bool(rasa.requests), timeout=60)
@@ -95,7 +95,7 @@ async def test_a_service_killed_before_rasa_answered_answers_after_restart(
         await _kill(proc)
     assert telegram.texts(CHAT) == []
     rasa.delays.clear()
-    proc = await _start(telegram, rasa, database_url)
+    proc = await _start(telegram, rasa, journal_url)
     try:
         await telegram.wait_for(lambda: bool(telegram.texts(CHAT)), timeout=60)
         await asyncio.sleep(1.5)
@@ -105,11 +105,11 @@ async def test_a_service_killed_before_rasa_answered_answers_after_restart(
 
 
 async def test_an_update_answered_but_not_yet_confirmed_is_not_answered_again(
-    config, telegram, rasa, database_url
+    config, telegram, rasa, journal_url
 ):
     pushed = telegram.push(message_update(CHAT, "hello"))
-    db.migrate(database_url)
-    engine = db.make_engine(database_url)
+    db.migrate(journal_url)
+    engine = db.make_engine(journal_url)
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO telegram_updates (bot_id, update_id, state, sent, updated_at) "
