@@ -199,7 +199,7 @@ def sync_reminders(
                 status="pending", attempts=0,
             )
             session.add(reminder)
-        elif reminder.due_at != due or reminder.status not in ("pending", "claimed", "sent"):
+        elif reminder.due_at != due or reminder.status not in ("pending", "claimed", "outbox", "sent"):
             # Moved (or wanted again): a fresh reminder for the new time. A worker still
             # holding the old claim cannot mark it sent: its claim no longer matches.
             reminder.due_at = due
@@ -375,3 +375,26 @@ def set_reminders_from_chat(session: Session, sender_id: str, choice: str) -> bo
         return False
     set_client_reminders(session, client, choice)
     return True
+
+
+# --- web reminders: shown or not (the widget acknowledges what it displayed) -------------------
+
+
+def mark_shown(session: Session, reminder_id: int, now: datetime) -> bool:
+    """A widget displayed the web reminder: now it is sent (once, whoever acknowledges)."""
+    return session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "outbox")
+        .values(status="sent", sent_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def mark_not_shown(session: Session, reminder_id: int, reason: str) -> bool:
+    """A web reminder no widget displayed in time (session started, or two weeks passed)."""
+    return session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "outbox")
+        .values(status="missed", reason=reason[:32])
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1

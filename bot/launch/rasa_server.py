@@ -29,9 +29,11 @@ def main() -> None:
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     from rasa.__main__ import main as rasa_main
 
+    from bot.rasa_ext import tracker_store
     from bot.rasa_ext.patches import action_validation, graph_runner, nlu_thread
 
     graph_runner.install()
+    tracker_store.install()  # tell the user when their conversation can't be saved
     action_validation.install()
     if os.environ.get("IPT_NLU_THREAD", "1") != "0":
         nlu_thread.install()

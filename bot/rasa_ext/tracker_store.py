@@ -14,6 +14,7 @@ endpoint (:mod:`bot.rasa_ext.health`, ``GET /webhooks/ipt_health/`` on each Rasa
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import logging
@@ -36,6 +37,19 @@ from bot.clinic.privacy import ERASED_KEY
 from bot.clinic.store import db
 
 logger = logging.getLogger(__name__)
+
+
+# Said after the replies to a message whose conversation could not be read or saved. The
+# words live here, not in the domain, for the reason of bot/clinic/edge_help.py: they are said
+# exactly when part of Rasa's machinery cannot be relied on (and need no retrained model).
+UNSAVED_NOTICE = (
+    "I can't save our conversation right now, so I may have lost track of what we were "
+    "doing, and what you say now may not be kept. Please try again in a little while."
+)
+
+# The failed operations of the message being handled (set by :func:`handle_message`).
+_FAILED_NOW: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "tracker_store_failed_now", default=None)
 
 
 class TrackerStoreUnavailable(Exception):
@@ -244,6 +258,9 @@ class IPTTrackerStore(SQLTrackerStore):
             result = await call
         except sa.exc.SQLAlchemyError as exc:
             HEALTH.failed(operation, exc)
+            failed_now = _FAILED_NOW.get()
+            if failed_now is not None:
+                failed_now.append(operation)
             # `from None`: the SQL error's text holds the events (what the user wrote), and
             # Rasa's fail-safe wrapper logs the exception it receives at ERROR level.
             raise TrackerStoreUnavailable(
@@ -289,3 +306,46 @@ class IPTTrackerStore(SQLTrackerStore):
         if known is not None and known <= len(events) and tracker.events.maxlen is None:
             return itertools.islice(events, known, len(events))
         return super()._additional_events(session, tracker)
+
+
+# --- telling the user: a patch of Rasa 3.6's MessageProcessor.handle_message -----------------
+
+_RASAS_HANDLE_MESSAGE: Any = None
+
+
+async def handle_message(self: Any, message: Any) -> Any:
+    """Rasa's ``handle_message``, then :data:`UNSAVED_NOTICE` if the store failed meanwhile.
+
+    Rasa's fail-safe store answers from an empty conversation when the read fails and keeps
+    a failed write in memory only; the replies (a crisis reply included) go out first and
+    unchanged, and the notice comes last, so the person knows a form may have been forgotten
+    and what they say now may not be kept.
+    """
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    failed: list[str] = []
+    token = _FAILED_NOW.set(failed)
+    try:
+        result = await _RASAS_HANDLE_MESSAGE(self, message)
+    finally:
+        _FAILED_NOW.reset(token)
+    channel = message.output_channel
+    if failed and channel is not None:
+        await channel.send_text_message(message.sender_id, UNSAVED_NOTICE)
+        if isinstance(channel, CollectingOutputChannel):
+            result = channel.messages
+    return result
+
+
+def install() -> None:
+    """Patch Rasa's message processor to tell the user when their conversation isn't saved."""
+    global _RASAS_HANDLE_MESSAGE
+    import rasa
+    from rasa.core.processor import MessageProcessor
+
+    if not rasa.__version__.startswith("3.6."):
+        raise RuntimeError(f"bot.rasa_ext.tracker_store.install was written for Rasa 3.6, not "
+                           f"{rasa.__version__}")
+    if _RASAS_HANDLE_MESSAGE is None:
+        _RASAS_HANDLE_MESSAGE = MessageProcessor.handle_message
+        MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]

@@ -22,7 +22,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -71,6 +74,12 @@ def is_crisis(message: dict[str, Any]) -> bool:
 class SignedSocketIOOutput(SocketIOOutput):
     """Rasa's socket.io output, with the crisis flag on messages and working custom payloads."""
 
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        """Emit with an ``id``: every tab of the conversation shows (and stores) it once."""
+        if isinstance(response, dict) and "id" not in response:
+            response = {**response, "id": uuid.uuid4().hex[:24]}
+        await super()._send_message(socket_id, response)
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send each paragraph as a message, flagged ``crisis`` when it is the crisis response."""
         extra = {"crisis": True} if is_crisis(kwargs) else {}
@@ -101,31 +110,138 @@ class SignedSocketIOOutput(SocketIOOutput):
         await self._send_message(recipient_id, {"custom": json_message})
 
 
+# A server that emitted an outbox row waits this long for the widget's acknowledgement before
+# the row may be emitted again (by it or another server); the widget shows a row once.
+OUTBOX_ACK_WAIT = timedelta(seconds=60)
+ACK_EVENT = "message_ack"  # server -> widget: {"message_id"}: answered, stop resending
+OUTBOX_ACK_EVENT = "outbox_ack"  # widget -> server: {"outbox_id"}: displayed
+# This process, for the widget message ids it is answering (bot/clinic/store/models.py WebMessage).
+OWNER = uuid.uuid4().hex
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class OutboxOutput(SignedSocketIOOutput):
+    """The output for one outbox row: each emitted message carries the row's id and its
+    place in the row, so the widget shows it once and acknowledges it."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, row_id: int) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.row_id = row_id
+        self.index = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        """Emit with the row's id and the message's place in it."""
+        response = {**response, "outbox_id": self.row_id, "outbox_index": self.index}
+        self.index += 1
+        await super()._send_message(socket_id, response)
+
+
 def _take_outbox(conversation_ids: list[str]) -> list[tuple[int, str, list[dict[str, Any]]]]:
-    """Waiting web outbox rows for these conversations, oldest first (bot.services.worker writes them)."""
+    """Claim the waiting web outbox rows of these conversations, oldest first.
+
+    A row is claimed by setting ``emitted_until`` with a conditional update, so of several
+    Rasa servers exactly one emits it; it is emitted again only if no widget acknowledged it
+    within OUTBOX_ACK_WAIT. A reminder whose session started (or was cancelled) before a
+    widget displayed it is dropped instead, recorded as missed (``not_shown``).
+    """
     import sqlalchemy as sa
 
+    from bot.clinic import reminders
     from bot.clinic.store import db
-    from bot.clinic.store.models import WebOutbox
+    from bot.clinic.store.models import Appointment, Reminder, WebOutbox, utcnow
 
     db.ensure_migrated()
+    now = utcnow()
+    taken = []
     with db.unit_of_work() as s:
         rows = s.execute(
-            sa.select(WebOutbox.id, WebOutbox.sender_id, WebOutbox.messages)
-            .where(WebOutbox.sender_id.in_(conversation_ids))
+            sa.select(WebOutbox.id, WebOutbox.sender_id, WebOutbox.messages,
+                      WebOutbox.reminder_id, Appointment.starts_at, Appointment.status)
+            .outerjoin(Reminder, Reminder.id == WebOutbox.reminder_id)
+            .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
+            .where(WebOutbox.sender_id.in_(conversation_ids),
+                   sa.or_(WebOutbox.emitted_until.is_(None), WebOutbox.emitted_until < now))
             .order_by(WebOutbox.created_at, WebOutbox.id)
         ).all()
-    return [(r.id, r.sender_id, json.loads(r.messages)) for r in rows]
+        for r in rows:
+            if r.reminder_id is not None and (r.status != "booked" or r.starts_at <= now):
+                reminders.mark_not_shown(s, r.reminder_id, "not_shown")
+                s.execute(sa.delete(WebOutbox).where(WebOutbox.id == r.id))
+                continue
+            won = s.execute(
+                sa.update(WebOutbox)
+                .where(WebOutbox.id == r.id,
+                       sa.or_(WebOutbox.emitted_until.is_(None), WebOutbox.emitted_until < now))
+                .values(emitted_until=now + OUTBOX_ACK_WAIT)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if won:
+                taken.append((r.id, r.sender_id, json.loads(r.messages)))
+    return taken
 
 
-def _delete_outbox(row_id: int) -> None:
+def _outbox_displayed(row_id: int, conversation_id: str) -> bool:
+    """The widget of ``conversation_id`` displayed the row: delete it, its reminder is sent."""
+    import sqlalchemy as sa
+
+    from bot.clinic import reminders
+    from bot.clinic.store import db
+    from bot.clinic.store.models import WebOutbox, utcnow
+
+    with db.unit_of_work() as s:
+        reminder_id = s.execute(
+            sa.select(WebOutbox.reminder_id)
+            .where(WebOutbox.id == row_id, WebOutbox.sender_id == conversation_id)
+        ).first()
+        if reminder_id is None:
+            return False  # acknowledged already, or not this conversation's
+        if reminder_id[0] is not None:
+            reminders.mark_shown(s, reminder_id[0], utcnow())
+        s.execute(sa.delete(WebOutbox).where(WebOutbox.id == row_id))
+        return True
+
+
+def _message_received(conversation_id: str, message_id: str) -> str:
+    """Record a widget message by its id: ``new``, ``answered`` (a resend of an answered
+    one), ``running`` (this server answers it now) or ``again`` (a server that took it died)."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.clinic.store import db
+    from bot.clinic.store.models import WebMessage, utcnow
+
+    db.ensure_migrated()
+    key = sa.and_(WebMessage.conversation_id == conversation_id,
+                  WebMessage.message_id == message_id)
+    with db.unit_of_work() as s:
+        row = s.execute(sa.select(WebMessage.state, WebMessage.owner).where(key)).first()
+        if row is None:
+            try:
+                with s.begin_nested():
+                    s.add(WebMessage(conversation_id=conversation_id, message_id=message_id,
+                                     state="received", owner=OWNER, received_at=utcnow()))
+                return "new"
+            except IntegrityError:  # the same message, at the same moment, elsewhere
+                return "running"
+        if row.state == "answered":
+            return "answered"
+        if row.owner == OWNER:
+            return "running"
+        taken = s.execute(sa.update(WebMessage).where(key, WebMessage.owner == row.owner)
+                          .values(owner=OWNER).execution_options(synchronize_session=False))
+        return "again" if taken.rowcount == 1 else "running"
+
+
+def _message_answered(conversation_id: str, message_id: str) -> None:
     import sqlalchemy as sa
 
     from bot.clinic.store import db
-    from bot.clinic.store.models import WebOutbox
+    from bot.clinic.store.models import WebMessage
 
     with db.unit_of_work() as s:
-        s.execute(sa.delete(WebOutbox).where(WebOutbox.id == row_id))
+        s.execute(sa.update(WebMessage).where(
+            WebMessage.conversation_id == conversation_id,
+            WebMessage.message_id == message_id).values(state="answered"))
 
 
 class OutboxPump:
@@ -134,8 +250,9 @@ class OutboxPump:
     The reminder worker runs in another process and cannot reach the sockets, which live
     here in the Rasa server; it leaves the messages in the ``web_outbox`` table. This pump
     sends them when a widget asks for its session (the next visit), and every few seconds
-    to the conversations that have a widget connected. A row is deleted once emitted; one
-    lock keeps this process from emitting a row twice.
+    to the conversations that have a widget connected. Each message carries its row's id
+    (``outbox_id``, ``outbox_index``): the widget shows it once and acknowledges it
+    (``outbox_ack``), and only then is the row deleted and its reminder counted as sent.
     """
 
     def __init__(self, sio: AsyncServer, namespace: str | None, bot_message_evt: str) -> None:
@@ -162,10 +279,19 @@ class OutboxPump:
                 logger.warning("web outbox unavailable (%s)", type(exc).__name__)
                 return 0
             for row_id, conversation_id, messages in rows:
+                output = OutboxOutput(self.sio, self.output.bot_message_evt, row_id)
                 for message in messages:
-                    await self.output.send_response(conversation_id, dict(message))
-                await asyncio.to_thread(_delete_outbox, row_id)
+                    await output.send_response(conversation_id, dict(message))
             return len(rows)
+
+    async def displayed(self, row_id: object, conversation_id: str) -> None:
+        """A widget of ``conversation_id`` acknowledged the row ``row_id``."""
+        if not isinstance(row_id, int) or isinstance(row_id, bool):
+            return
+        try:
+            await asyncio.to_thread(_outbox_displayed, row_id, conversation_id)
+        except SQLAlchemyError as exc:  # shown again later, and the widget skips it
+            logger.warning("web outbox unavailable (%s)", type(exc).__name__)
 
     def start(self) -> None:
         """Start polling for connected conversations (once; on the first session request)."""
@@ -306,12 +432,46 @@ class SignedSocketIOInput(SocketIOInput):
             text = payloads.harmless(text)  # a typed "/intent{...}" is plain text
             if not text:
                 return
+            conversation = session.conversation_id
+            # The widget's id for this message: a resend after a reconnection is answered
+            # once (the acknowledgement goes to the conversation's room, every tab of it).
+            message_id = data.get("message_id")
+            if not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
+                message_id = None
+            if message_id is not None:
+                try:
+                    seen = await asyncio.to_thread(_message_received, conversation, message_id)
+                except SQLAlchemyError as exc:  # answer it anyway: an answer beats none
+                    logger.warning("widget message ids unavailable (%s)", type(exc).__name__)
+                    seen = "new"
+                if seen == "answered":
+                    await ack(conversation, message_id)
+                    return
+                if seen == "running":
+                    return  # being answered here: the answer and its ack go to the room
             output_channel = SignedSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(UserMessage(
-                text, output_channel, session.conversation_id,
+                text, output_channel, conversation,
                 input_channel=self.name(),
                 metadata=({limits.ADDRESS_TAG_KEY: saved[limits.ADDRESS_TAG_KEY]}
                           if saved.get(limits.ADDRESS_TAG_KEY) else {}),
             ))
+            if message_id is not None:
+                try:
+                    await asyncio.to_thread(_message_answered, conversation, message_id)
+                except SQLAlchemyError as exc:
+                    logger.warning("widget message ids unavailable (%s)", type(exc).__name__)
+                await ack(conversation, message_id)
+
+        async def ack(conversation_id: str, message_id: str) -> None:
+            await sio.emit(ACK_EVENT, {"message_id": message_id}, room=conversation_id,
+                           namespace=self.namespace)
+
+        @sio.on(OUTBOX_ACK_EVENT, namespace=self.namespace)
+        async def outbox_ack(sid: str, data: Any = None) -> None:
+            # only for the conversation this socket asked for: a row id alone proves nothing
+            bound = (await sio.get_session(sid, namespace=self.namespace)).get("conversation_id")
+            if bound and isinstance(data, dict):
+                await pump.displayed(data.get("outbox_id"), bound)
 
         return socketio_webhook

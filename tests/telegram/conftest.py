@@ -34,6 +34,13 @@ async def rasa() -> AsyncIterator[FakeRasa]:
 
 
 @pytest.fixture
-def config(telegram: FakeBotAPI, rasa: FakeRasa) -> TelegramConfig:
+def journal_url(tmp_path) -> str:
+    """A fresh SQLite database for the service's update journal."""
+    return f"sqlite:///{tmp_path / 'telegram.db'}"
+
+
+@pytest.fixture
+def config(telegram: FakeBotAPI, rasa: FakeRasa, journal_url: str) -> TelegramConfig:
     """Settings that point the service at the fakes (long polling)."""
-    return TelegramConfig(token=TOKEN, rasa_url=rasa.url, api_base_url=telegram.url, rasa_timeout=5)
+    return TelegramConfig(token=TOKEN, rasa_url=rasa.url, api_base_url=telegram.url,
+                          rasa_timeout=5, database_url=journal_url)

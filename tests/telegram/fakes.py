@@ -65,6 +65,10 @@ class FakeBotAPI(LoopbackServer):
         self.fail_once: dict[str, int] = {}  # method -> retry_after seconds for one 429
         self.drop_once: set[str] = set()  # methods whose next call loses its connection
         self.bad_photo_urls: set[str] = set()  # photos Telegram "cannot fetch"
+        # sendMessage texts that hang unanswered (a service killed while sending them); such
+        # calls go to ``held``, not ``calls``: the message never reached the user.
+        self.hold: set[str] = set()
+        self.held: list[Call] = []
         super().__init__()
 
     # --- the server (start() returns the base URL for python-telegram-bot) ---------------
@@ -82,6 +86,11 @@ class FakeBotAPI(LoopbackServer):
         form = await request.post() if request.can_read_body else {}
         params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
         call = Call(method, params)
+        if method == "sendMessage" and params.get("text") in self.hold:
+            self.held.append(call)
+            while params.get("text") in self.hold:
+                await asyncio.sleep(0.05)
+            return web.Response(status=500)  # released: its client is long gone
         self.calls.append(call)
         if method in self.fail_once:
             retry_after = self.fail_once.pop(method)

@@ -19,11 +19,12 @@ pytestmark = pytest.mark.anyio
 
 
 async def _start_service(
-    token: str, telegram: FakeBotAPI, rasa: FakeRasa
+    token: str, telegram: FakeBotAPI, rasa: FakeRasa, journal_url: str
 ) -> asyncio.subprocess.Process:
     """Start ``python -m bot.services.telegram`` with ``token``, the fake Bot API and the fake Rasa."""
     env = {
         **os.environ,
+        "IPT_DATABASE_URL": journal_url,
         "TELEGRAM_BOT_TOKEN": token,
         "TELEGRAM_API_BASE_URL": telegram.url,
         "RASA_URL": rasa.url,
@@ -50,16 +51,20 @@ async def test_an_unreachable_telegram_is_retried_until_stopped(config, caplog):
     assert any("Telegram is not reachable" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_token_telegram_rejects_stops_the_service_with_a_clear_line(telegram, rasa):
-    proc = await _start_service("999:wrong", telegram, rasa)
+async def test_a_token_telegram_rejects_stops_the_service_with_a_clear_line(
+    telegram, rasa, journal_url
+):
+    proc = await _start_service("999:wrong", telegram, rasa, journal_url)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
     assert b"Telegram rejected TELEGRAM_BOT_TOKEN" in err
     assert b"999:wrong" not in err
 
 
-async def test_the_service_process_answers_and_stops_cleanly_on_sigterm(telegram, rasa):
-    proc = await _start_service(TOKEN, telegram, rasa)
+async def test_the_service_process_answers_and_stops_cleanly_on_sigterm(
+    telegram, rasa, journal_url
+):
+    proc = await _start_service(TOKEN, telegram, rasa, journal_url)
     try:
         telegram.push(message_update(5, "hello"))
         await telegram.wait_for(lambda: telegram.sent(5), timeout=60)

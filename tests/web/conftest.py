@@ -80,7 +80,7 @@ def web_server(rasa_server, widget_bundle, session_dir, server_env) -> Iterator[
 
 @pytest.fixture
 def page(browser, request):
-    """A fresh browser profile (empty sessionStorage) at desktop size."""
+    """A fresh browser profile (empty localStorage) at desktop size."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(20_000)
     pg = context.new_page()

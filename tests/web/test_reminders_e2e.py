@@ -37,6 +37,21 @@ def _book_due_reminder(url: str, client_id: int, hours: int) -> None:
     db.dispose_all()
 
 
+def _status(url: str) -> list[str]:
+    with db.unit_of_work(url) as s:
+        statuses = s.scalars(sa.select(Reminder.status).order_by(Reminder.id)).all()
+    db.dispose_all()
+    return list(statuses)
+
+
+async def _until(check, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    assert check()
+
+
 def _outbox_rows(url: str) -> int:
     with db.unit_of_work(url) as s:
         count = s.scalar(sa.select(sa.func.count()).select_from(WebOutbox))
@@ -83,30 +98,65 @@ def test_web_reminders_reach_the_open_widget_and_wait_for_the_next_visit(
             assert "Kim" in (await _next_text(visitor))["text"]
             # Connected: the reminder appears within the outbox poll.
             _book_due_reminder(database_url, client_id, hours=3)
-            assert (await _run_worker(rasa_server, database_url))["sent"] == 1
+            assert (await _run_worker(rasa_server, database_url))["outbox"] == 1
             shown = await _next_text(visitor)
             assert "reminder" in shown["text"]
             assert [q["payload"] for q in shown["quick_replies"]] == [
                 "/confirm_attendance", "/cannot_attend"]
+            # emitted, not yet displayed: sent once the widget says it showed it
+            assert "sent" not in _status(database_url)
+            await visitor.emit("outbox_ack", {"outbox_id": shown["outbox_id"]})
+            await _until(lambda: _status(database_url).count("sent") == 1)
         finally:
             await visitor.disconnect()
 
         # Closed: the next reminder waits in the outbox until the widget comes back.
         _book_due_reminder(database_url, client_id, hours=5)
-        assert (await _run_worker(rasa_server, database_url))["sent"] == 1
+        assert (await _run_worker(rasa_server, database_url))["outbox"] == 1
         assert _outbox_rows(database_url) == 1
         back = Visitor(web_server.url)
         await back.connect("polling")
         try:
             await back.emit("session_request", {"session_id": session["session_id"]})
-            assert "reminder" in (await _next_text(back))["text"]
+            shown = await _next_text(back)
+            assert "reminder" in shown["text"]
+            assert _outbox_rows(database_url) == 1  # kept until the widget acknowledges it
+            await back.emit("outbox_ack", {"outbox_id": shown["outbox_id"]})
+            # The row goes once the widget displayed it; the reminder counts as sent then.
+            await _until(lambda: _outbox_rows(database_url) == 0)
+            assert _status(database_url).count("sent") == 2
         finally:
             await back.disconnect()
-        # The row goes once it has been emitted (just after the widget got it).
-        for _ in range(50):
-            if _outbox_rows(database_url) == 0:
-                break
-            await asyncio.sleep(0.1)
-        assert _outbox_rows(database_url) == 0
+
+    asyncio.run(run())
+
+
+def test_a_widget_message_resent_with_its_id_is_answered_once(web_server, rasa_server):
+    session = requests.post(f"{web_server.url}/api/session", json={}, timeout=10).json()
+
+    async def run() -> None:
+        visitor = Visitor(web_server.url)
+        visitor.sio.on("message_ack", visitor._recorder("message_ack"))
+        await visitor.connect("polling")
+        try:
+            await visitor.emit("session_request", {"session_id": session["session_id"]})
+            assert (await visitor.next())[0] == "session_confirm"
+            message = {"message": "what is IPT?", "session_id": session["session_id"],
+                       "message_id": "resend-test-0001"}
+            await visitor.emit("user_uttered", message)
+            answers = []
+            while True:
+                name, data = await visitor.next()
+                if name == "message_ack":
+                    assert data == {"message_id": "resend-test-0001"}
+                    break
+                answers.append(data)
+            assert answers and all(isinstance(a.get("id"), str) for a in answers)
+            # the widget resends it (it reconnected before the acknowledgement arrived)
+            await visitor.emit("user_uttered", message)
+            assert await visitor.next() == ("message_ack", {"message_id": "resend-test-0001"})
+            assert await visitor.nothing_more(3) == []  # and nothing more
+        finally:
+            await visitor.disconnect()
 
     asyncio.run(run())

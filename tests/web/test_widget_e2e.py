@@ -89,15 +89,15 @@ def test_ask_tap_a_button_and_keep_the_history_after_reload(page, web_server, ar
 
     log = page.locator(f"{HOST} .log")
     count, transcript = log.locator("li").count(), log.inner_text()
-    conversation = page.evaluate("JSON.parse(sessionStorage.getItem('ipt-chat.session'))")
+    conversation = page.evaluate("JSON.parse(localStorage.getItem('ipt-chat.session'))")
     page.reload()
     expect(panel).to_be_visible()  # it was open: it stays open
     expect(log.locator("li")).to_have_count(count)
     assert log.inner_text() == transcript
     # same conversation on the server too: the next answer continues it
-    assert page.evaluate("JSON.parse(sessionStorage.getItem('ipt-chat.session'))") == conversation
+    assert page.evaluate("JSON.parse(localStorage.getItem('ipt-chat.session'))") == conversation
     ask(page, "how long does it take")
-    assert page.evaluate("JSON.parse(sessionStorage.getItem('ipt-chat.session'))") == conversation
+    assert page.evaluate("JSON.parse(localStorage.getItem('ipt-chat.session'))") == conversation
 
 
 def test_keyboard_only(page, web_server):
@@ -205,12 +205,12 @@ def test_phone_width(browser, web_server, artifacts):
 def test_reconnects_after_a_network_drop(page, web_server):
     open_widget(page, web_server.url)
     ask(page, "what is IPT")
-    conversation = page.evaluate("JSON.parse(sessionStorage.getItem('ipt-chat.session'))")
+    conversation = page.evaluate("JSON.parse(localStorage.getItem('ipt-chat.session'))")
     web_server.restart()  # every connection through our server drops
     answer = ask(page, "how long does it take")
     assert not FALLBACK.search(answer), answer
     expect(page.locator(f"{HOST} .status")).to_be_empty()
-    assert page.evaluate("JSON.parse(sessionStorage.getItem('ipt-chat.session'))") == conversation
+    assert page.evaluate("JSON.parse(localStorage.getItem('ipt-chat.session'))") == conversation
 
 
 @pytest.mark.xfail(not SAFETY_MERGED, strict=True,

@@ -68,14 +68,14 @@ async def test_a_due_reminder_reaches_telegram_once_with_its_buttons(url, telegr
     assert (r.status, r.sent_at, r.attempts) == ("sent", NOW, 1)
 
 
-async def test_a_web_reminder_waits_in_the_outbox_and_is_marked_sent_with_it(
+async def test_a_web_reminder_waits_in_the_outbox_not_yet_counted_as_sent(
         url, telegram, rasa_trigger):
     seed_due_reminders(url, 1, NOW)
     with db.unit_of_work(url) as s:
         s.execute(sa.text("UPDATE channel_links SET sender_id = 'web-abc'"))
     worker, rasa = await _worker(url, telegram, rasa_trigger, Clock(NOW))
     try:
-        assert (await worker.cycle())["sent"] == 1
+        assert (await worker.cycle())["outbox"] == 1
     finally:
         await rasa.close()
     assert telegram.sent() == []
@@ -83,7 +83,10 @@ async def test_a_web_reminder_waits_in_the_outbox_and_is_marked_sent_with_it(
         [row] = s.scalars(sa.select(WebOutbox)).all()
         assert row.sender_id == "web-abc"
         assert json.loads(row.messages)[0]["buttons"][1]["title"] == "I can't make it"
-    assert _reminder(url).status == "sent"
+        reminder_id = row.reminder_id
+    assert reminder_id == _reminder(url).id
+    # sent only when a widget displays it (tests/web/test_outbox_delivery.py)
+    assert (_reminder(url).status, _reminder(url).sent_at) == ("outbox", None)
 
 
 async def test_rasa_down_keeps_the_reminder_and_retries_after_a_pause(url, telegram, rasa_trigger):

@@ -44,20 +44,28 @@ function defaultServer() {
   }
 }
 
-// sessionStorage: the conversation survives a reload but not closing the tab, which is
-// kinder on a shared computer for what is health data. Storage may be blocked: then the
-// widget still works, it only forgets on reload.
+// localStorage: one conversation across the tabs and visits of this browser (a linked client
+// keeps theirs, and their reminders find them). On a shared computer that would outlive the
+// visit, so the header has a "Forget this chat" button that wipes it here, in every tab.
+// Storage may be blocked: then the widget still works, it only forgets on reload.
 const storage = {
   get(key) {
-    try { return JSON.parse(sessionStorage.getItem(STORE + key)); } catch (_) { return null; }
+    try { return JSON.parse(localStorage.getItem(STORE + key)); } catch (_) { return null; }
   },
   set(key, value) {
-    try { sessionStorage.setItem(STORE + key, JSON.stringify(value)); } catch (_) { /* blocked */ }
+    try { localStorage.setItem(STORE + key, JSON.stringify(value)); } catch (_) { /* blocked */ }
   },
   remove(key) {
-    try { sessionStorage.removeItem(STORE + key); } catch (_) { /* blocked */ }
+    try { localStorage.removeItem(STORE + key); } catch (_) { /* blocked */ }
   },
 };
+
+// An id for a message: the server answers a resent one once, and tabs merge by it.
+function newId() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
@@ -122,7 +130,9 @@ class IptCompanionChat extends HTMLElement {
     this.socket = null;
     this.session = null; // {session_id, conversation_id}
     this.confirmed = false; // the channel accepted our session on this connection
-    this.pending = []; // messages typed while (re)connecting, sent once confirmed
+    // Messages not yet acknowledged by the server ({id, payload}), kept across reloads and
+    // resent after every (re)connection until their acknowledgement comes.
+    this.unacked = storage.get('unacked') || [];
     this.transcript = [];
     this.typingTimer = null;
     this.resources = storage.get('resources'); // the clinic's numbers, from /api/session
@@ -136,6 +146,42 @@ class IptCompanionChat extends HTMLElement {
     this.render();
     this.restore();
     if (storage.get('open')) this.open({ focus: false });
+    // Another tab of this browser wrote the conversation, or forgot it: follow.
+    window.addEventListener('storage', (e) => this.otherTab(e));
+  }
+
+  otherTab(e) {
+    if (e.key === null || e.key === `${STORE}session`) {
+      const stored = storage.get('session');
+      if (!stored) { this.forget(false); return; }
+      if (!this.session || stored.conversation_id !== this.session.conversation_id) {
+        this.session = stored;
+        if (this.socket) this.socket.emit('session_request', { session_id: stored.session_id });
+        this.reload();
+      }
+    } else if (this.session && e.key === `${STORE}log.${this.session.conversation_id}`) {
+      this.reload();
+    }
+  }
+
+  // Forget this conversation on this browser (every tab): a shared computer keeps nothing.
+  forget(everywhere = true) {
+    if (everywhere && !window.confirm(this.t.forgetConfirm || 'Forget this chat on this device? It will be removed from this browser.')) return;
+    const stored = storage.get('session');
+    if (stored) storage.remove(`log.${stored.conversation_id}`);
+    if (this.session) storage.remove(`log.${this.session.conversation_id}`);
+    for (const key of ['session', 'unacked', 'resources']) storage.remove(key);
+    if (this.socket) { this.socket.disconnect(); this.socket = null; }
+    this.session = null;
+    this.confirmed = false;
+    this.greeted = false;
+    this.unacked = [];
+    this.transcript = [];
+    this.log.textContent = '';
+    this.stopWatching();
+    this.setTyping(false);
+    this.hideCrisis();
+    if (!this.panel.hidden) this.connect();
   }
 
   render() {
@@ -225,6 +271,10 @@ class IptCompanionChat extends HTMLElement {
           el('h2', { id: 'ipt-title', text: config.title }),
           el('p', { id: 'ipt-disclaimer', class: 'disclaimer', text: t.disclaimer }),
         ]),
+        el('button', {
+          class: 'forget', type: 'button', text: t.forget || 'Forget this chat',
+          onclick: () => this.forget(),
+        }),
         this.closeButton,
       ]),
       this.crisis,
@@ -352,8 +402,14 @@ class IptCompanionChat extends HTMLElement {
         this.greeted = true;
         this.emitMessage(this.config.initPayload);
       }
-      const queued = this.pending.splice(0);
-      for (const text of queued) this.emitMessage(text);
+      // Whatever the server has not acknowledged is sent again: typed while offline, or
+      // on its way when the assistant restarted. The server answers each id once.
+      for (const message of this.unacked) this.emitMessage(message.payload, message.id);
+    });
+    socket.on('message_ack', (data) => {
+      if (!data || typeof data.message_id !== 'string') return;
+      this.unacked = (storage.get('unacked') || this.unacked).filter((m) => m.id !== data.message_id);
+      storage.set('unacked', this.unacked);
     });
     socket.on('session_refused', async () => {
       // Expired or unknown to this server's secret: start a new conversation once.
@@ -441,11 +497,13 @@ class IptCompanionChat extends HTMLElement {
   // Show `shown` as the visitor's message and send `payload` (a button's payload or the text).
   send(shown, payload) {
     this.clearReplies();
-    this.add({ who: 'user', text: shown });
+    const id = newId();
+    this.add({ who: 'user', text: shown, id });
+    this.unacked.push({ id, payload });
+    storage.set('unacked', this.unacked);
     const online = Boolean(this.socket && this.confirmed);
-    if (online) this.emitMessage(payload);
+    if (online) this.emitMessage(payload, id);
     else {
-      this.pending.push(payload);
       this.setTyping(true);
       this.connect();
     }
@@ -512,13 +570,24 @@ class IptCompanionChat extends HTMLElement {
     if (messages.some((m) => m.crisis === true)) this.showCrisis(this.crisisTextsOfThisTurn());
   }
 
-  emitMessage(payload) {
+  emitMessage(payload, id = null) {
     this.setTyping(true);
-    this.socket.emit('user_uttered', { message: payload, session_id: this.session.session_id });
+    const data = { message: payload, session_id: this.session.session_id };
+    if (id) data.message_id = id;
+    this.socket.emit('user_uttered', data);
   }
 
   receive(message) {
     if (!message || typeof message !== 'object') return;
+    if (Number.isInteger(message.outbox_id)) {
+      // A reminder from the outbox: shown once (it may come again if an acknowledgement
+      // was lost), then acknowledged, which is when it counts as delivered.
+      const key = `outbox-${message.outbox_id}-${message.outbox_index}`;
+      const seen = this.transcript.some((e) => e.id === key);
+      if (this.socket) this.socket.emit('outbox_ack', { outbox_id: message.outbox_id });
+      if (seen) return;
+      message = { ...message, id: key };
+    }
     this.setTyping(false);
     this.stopWatching();
     const custom = message.custom && typeof message.custom === 'object' ? message.custom : null;
@@ -541,15 +610,31 @@ class IptCompanionChat extends HTMLElement {
       ? message.quick_replies.filter((r) => r && r.title && r.payload).map((r) => ({ title: String(r.title), payload: String(r.payload) }))
       : [];
     const entry = { who: 'bot', text: message.text, replies, crisis: message.crisis === true };
-    this.add(entry);
+    if (typeof message.id === 'string') entry.id = message.id;
+    if (!this.add(entry)) return;
     if (entry.crisis) this.showCrisis(this.crisisTextsOfThisTurn());
   }
 
+  // Add an entry; false when another tab of this browser added it already (same id).
   add(entry) {
+    entry.id = entry.id || newId();
+    const stored = this.session && storage.get(`log.${this.session.conversation_id}`);
+    if (Array.isArray(stored) && stored.length > this.transcript.length) this.reload(stored);
+    if (this.transcript.some((e) => e.id === entry.id)) return false;
     if (entry.who === 'bot' && entry.replies && entry.replies.length) this.clearReplies();
     this.transcript.push(entry);
     this.save();
     this.renderEntry(entry, true);
+    this.scrollToEnd();
+    return true;
+  }
+
+  // Show the conversation as stored (another tab wrote to it).
+  reload(stored = null) {
+    const transcript = stored || (this.session && storage.get(`log.${this.session.conversation_id}`));
+    this.transcript = Array.isArray(transcript) ? transcript : [];
+    this.log.textContent = '';
+    this.transcript.forEach((e, i) => this.renderEntry(e, i === this.transcript.length - 1));
     this.scrollToEnd();
   }
 

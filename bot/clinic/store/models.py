@@ -229,7 +229,8 @@ class Reminder(Base):
     )
     lead_minutes = sa.Column(sa.Integer, nullable=False)
     due_at = sa.Column(UTCDateTime, nullable=False)
-    # pending | claimed | sent | missed | cancelled
+    # pending | claimed | outbox (web: waiting for a widget to display it) | sent | missed |
+    # cancelled
     status = sa.Column(sa.String(16), nullable=False, default="pending")
     claimed_until = sa.Column(UTCDateTime)
     attempts = sa.Column(sa.Integer, nullable=False, default=0)
@@ -257,6 +258,29 @@ class WebOutbox(Base):
     # JSON list of Rasa's bot messages ({"text", "buttons", ...}), as trigger_intent returned.
     messages = sa.Column(sa.Text, nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    # The reminder these messages are (status 'outbox' until a widget displays them).
+    reminder_id = sa.Column(sa.Integer, sa.ForeignKey("reminders.id", ondelete="SET NULL"))
+    # Emitted by a Rasa server that waits until then for the widget's acknowledgement; no
+    # other server emits the row meanwhile (the update that sets it is the claim).
+    emitted_until = sa.Column(UTCDateTime)
+
+
+class WebMessage(Base):
+    """A widget message, by the id the widget gave it: answered once however often resent.
+
+    The widget resends a message it has no acknowledgement for after reconnecting (Rasa
+    restarted meanwhile, say). ``received`` by a server whose ``owner`` id is this process's
+    means it is being answered; by another (a server that died) it is answered again.
+    No text is kept; rows go after a day.
+    """
+
+    __tablename__ = "web_messages"
+
+    conversation_id = sa.Column(sa.String(255), primary_key=True)
+    message_id = sa.Column(sa.String(64), primary_key=True)
+    state = sa.Column(sa.String(16), nullable=False)  # received | answered
+    owner = sa.Column(sa.String(32), nullable=False)
+    received_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 # --- the staff console (bot/services/console) -------------------------------------------------------
@@ -350,6 +374,29 @@ class AuditEntry(Base):
     # A record id or a short code (appointment 12, role=admin); never free text.
     detail = sa.Column(sa.String(120))
     address = sa.Column(sa.String(64))
+
+
+# --- the Telegram service's update journal (bot/services/telegram/journal.py) ------------------------
+
+
+class TelegramUpdate(Base):
+    """One Telegram update the service took: answering, or answered.
+
+    Telegram hands an update out again until it is confirmed (getUpdates offset, or a 200 to
+    its webhook call). The service confirms only after answering; this row makes a replay
+    after a crash resume where it stopped instead of answering twice. ``replies`` holds
+    Rasa's replies only until they are all sent (then NULL); ``sent`` counts those sent.
+    """
+
+    __tablename__ = "telegram_updates"
+
+    bot_id = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+    update_id = sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+    # answering | answered
+    state = sa.Column(sa.String(16), nullable=False, default="answering")
+    replies = sa.Column(sa.Text)
+    sent = sa.Column(sa.Integer, nullable=False, default=0)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 def client_for_sender(session: Session, sender_id: str) -> Client | None:

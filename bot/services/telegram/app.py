@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from bot.clinic import edge_help
 from bot.commands import COMMANDS, message_for
-from bot.services.telegram import texts
+from bot.services.telegram import journal, texts
 from bot.services.telegram.config import TelegramConfig
 from bot.services.telegram.delivery import (
     RetryAfterLimiter,
@@ -37,6 +37,8 @@ from bot.services.telegram.delivery import (
     sender_for_chat,
     with_network_retries,
 )
+from bot.services.telegram.journal import UpdateJournal
+from bot.services.telegram.polling import Poller
 from bot.services.telegram.rasa_client import RasaClient, RasaUnavailable
 from bot.services.telegram.render import CallbackData, OutText, clean_text
 from bot.services.telegram.webhook import start_webhook_server
@@ -134,22 +136,33 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, message: 
     except TelegramError:
         pass  # only a courtesy: the reply matters, the "typing..." hint does not
     crisis = edge_help.looks_like_crisis(message)
-    answer = asyncio.ensure_future(rasa.send(sender_for_chat(chat.id), message, _metadata(update)))
+    # Set when this update is replayed after a crash (bot/services/telegram/journal.py).
+    progress = journal.CURRENT.get()
     helped = False
-    if crisis:
-        done, _ = await asyncio.wait({answer}, timeout=config.crisis_grace)
-        if not done:
-            log.warning("Rasa slow on a crisis message: sent the resources from the edge")
-            await _send_help(context, chat.id, crisis=True)
-            helped = True
-    try:
-        replies = await answer
-    except RasaUnavailable as exc:
-        log.warning("Rasa server unavailable (%s): answered with the resources", exc.reason)
-        if not helped:
-            await _send_help(context, chat.id, crisis=crisis)
-        return
-    await send_replies(context.bot, chat.id, replies, context.bot_data["callbacks"])
+    if progress is not None and progress.replies is not None:
+        # Rasa answered before the service stopped: send what was not sent, ask Rasa nothing.
+        replies = progress.replies
+    else:
+        answer = asyncio.ensure_future(
+            rasa.send(sender_for_chat(chat.id), message, _metadata(update)))
+        if crisis:
+            done, _ = await asyncio.wait({answer}, timeout=config.crisis_grace)
+            if not done:
+                log.warning("Rasa slow on a crisis message: sent the resources from the edge")
+                await _send_help(context, chat.id, crisis=True)
+                helped = True
+        try:
+            replies = await answer
+        except RasaUnavailable as exc:
+            log.warning("Rasa server unavailable (%s): answered with the resources", exc.reason)
+            if not helped:
+                await _send_help(context, chat.id, crisis=crisis)
+            return
+        if progress is not None:
+            await progress.record_replies(replies)
+    await send_replies(context.bot, chat.id, replies, context.bot_data["callbacks"],
+                       start=progress.sent if progress else 0,
+                       on_sent=progress.record_sent if progress else None)
     if crisis and not helped and _crisis_reply_without_numbers(replies):
         # Rasa gave its crisis words but the action that adds the clinic's numbers failed
         # (action server down): the numbers must still come.
@@ -321,13 +334,17 @@ async def serve(config: TelegramConfig, stop: asyncio.Event) -> None:
         app = build_application(config, rasa)
         if not await _initialize(app, stop):
             return
+        updates = UpdateJournal(app.bot.id, config.database_url)
+        await updates.prune()
         runner: web.AppRunner | None = None
+        poller: Poller | None = None
         try:
             await set_command_menu(app)
             if config.mode == "webhook":
                 assert config.webhook_url and config.webhook_secret
                 runner = await start_webhook_server(
                     app,
+                    updates,
                     config.webhook_listen,
                     config.webhook_port,
                     config.webhook_path,
@@ -343,17 +360,19 @@ async def serve(config: TelegramConfig, stop: asyncio.Event) -> None:
                 )
                 log.info("Telegram is on: webhook at %s", config.webhook_path)
             else:
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
-                )
+                # Our own poller, not python-telegram-bot's Updater: the Updater confirms an
+                # update as soon as it is fetched, ours only once it is answered.
                 await app.start()
+                poller = Poller(app, updates, ALLOWED_UPDATES)
+                await poller.start()
                 log.info("Telegram is on: long polling")
             await stop.wait()
         finally:
             # Stop taking updates first, then finish the ones already taken.
             if runner is not None:
                 await runner.cleanup()
+            if poller is not None:
+                await poller.stop(grace=config.rasa_timeout)
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:

@@ -32,6 +32,8 @@ class TelegramConfig:
     # emergency number and lines are sent by this service itself (bot/clinic/edge_help.py).
     crisis_grace: float = 3.0
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    # The project's database, for the update journal (None: IPT_DATABASE_URL or the default).
+    database_url: str | None = None
 
     @property
     def webhook_path(self) -> str:
@@ -79,6 +81,7 @@ class TelegramConfig:
                 api_base_url=env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL,
                 rasa_timeout=float(env.get("RASA_TIMEOUT", "30")),
                 crisis_grace=float(env.get("RASA_CRISIS_GRACE", "3")),
+                database_url=env.get("IPT_DATABASE_URL") or None,
                 max_message_chars=int(
                     env.get("IPT_MAX_MESSAGE_CHARS", str(DEFAULT_MAX_MESSAGE_CHARS))
                 ),

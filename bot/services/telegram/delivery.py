@@ -51,17 +51,67 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-class RetryAfterLimiter(BaseRateLimiter[None]):
-    """React to Telegram's flood control: wait the time it asks for, then send again.
+# Telegram's limits (Bot FAQ): about 30 messages a second in all, about one a second in one
+# chat (short bursts tolerated). We stay ahead of both: at most OVERALL_RATE a second with a
+# burst of OVERALL_BURST (25 in a second at most: room for network jitter), per chat one a second
+# after a burst of CHAT_BURST (a reply of three paragraphs still goes out at once).
+OVERALL_RATE = 20.0
+OVERALL_BURST = 5
+CHAT_RATE = 1.0
+CHAT_BURST = 3
 
-    python-telegram-bot's AIORateLimiter does the same but needs the ``aiolimiter`` package;
-    a small bot that answers its users one by one only needs the reactive half. While one
-    request waits, every other request waits too, as Telegram asks.
+
+def _is_message(endpoint: str) -> bool:
+    """Whether a Bot API call puts a message in a chat (what Telegram's limits count)."""
+    return endpoint.startswith("send") and endpoint != "sendChatAction"
+
+
+class Pacer:
+    """Space messages ahead of Telegram's limits, overall and per chat (virtual scheduling).
+
+    Each bucket keeps the theoretical time of its next message (the generic cell rate
+    algorithm): a message goes at the earliest moment every bucket it belongs to allows, and
+    that moment is reserved before waiting, so concurrent senders queue fairly.
     """
 
-    def __init__(self, max_retries: int = 3, max_wait: float = 60.0) -> None:
+    def __init__(self, overall_rate: float = OVERALL_RATE, overall_burst: int = OVERALL_BURST,
+                 chat_rate: float = CHAT_RATE, chat_burst: int = CHAT_BURST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._overall = (1.0 / overall_rate, (overall_burst - 1) / overall_rate)
+        self._chat = (1.0 / chat_rate, (chat_burst - 1) / chat_rate)
+        self._clock = clock
+        self._tat_overall = 0.0
+        self._tat_chat: dict[object, float] = {}
+
+    def reserve(self, chat: object | None) -> float:
+        """Reserve the next slot for a message to ``chat``; how many seconds to wait for it."""
+        now = self._clock()
+        interval, tolerance = self._overall
+        at = max(now, self._tat_overall - tolerance)
+        if chat is not None:
+            chat_interval, chat_tolerance = self._chat
+            at = max(at, self._tat_chat.get(chat, 0.0) - chat_tolerance)
+            self._tat_chat[chat] = max(self._tat_chat.get(chat, 0.0), at) + chat_interval
+            if len(self._tat_chat) > 10_000:  # forget chats that are idle again
+                self._tat_chat = {k: v for k, v in self._tat_chat.items() if v > now}
+        self._tat_overall = max(self._tat_overall, at) + interval
+        return at - now
+
+
+class RetryAfterLimiter(BaseRateLimiter[None]):
+    """Pace messages ahead of Telegram's limits, and honour its flood control when it answers.
+
+    python-telegram-bot's AIORateLimiter does much the same but needs the ``aiolimiter``
+    package and does not pace private chats. Messages are spaced by a :class:`Pacer`; on a
+    429 ``retry_after`` every request waits the time Telegram asks, then the call is tried
+    again, a bounded number of times.
+    """
+
+    def __init__(self, max_retries: int = 3, max_wait: float = 60.0,
+                 pacer: Pacer | None = None) -> None:
         self.max_retries = max_retries
         self.max_wait = max_wait
+        self.pacer = pacer or Pacer()
         self._resume_at = 0.0
 
     async def initialize(self) -> None:
@@ -81,6 +131,10 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Call the Bot API; on RetryAfter wait as told and try again, a bounded number of times."""
         for attempt in range(self.max_retries + 1):
+            if _is_message(endpoint):
+                pause = self.pacer.reserve((data or {}).get("chat_id"))
+                if pause > 0:
+                    await asyncio.sleep(pause)
             pause = self._resume_at - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
@@ -156,7 +210,23 @@ async def send_message(bot: Bot, chat_id: int, message: OutMessage) -> Message:
 
 
 async def send_replies(
-    bot: Bot, chat_id: int, replies: list[dict[str, Any]], callbacks: CallbackData
+    bot: Bot,
+    chat_id: int,
+    replies: list[dict[str, Any]],
+    callbacks: CallbackData,
+    start: int = 0,
+    on_sent: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[Message]:
-    """Render Rasa's replies and send them to ``chat_id`` in order."""
-    return [await send_message(bot, chat_id, m) for m in render(replies, callbacks)]
+    """Render Rasa's replies and send them to ``chat_id`` in order.
+
+    ``start`` skips the messages a killed service had already sent; ``on_sent(n)`` is awaited
+    after each message with how many are sent now (the update journal records it).
+    """
+    sent = []
+    for number, message in enumerate(render(replies, callbacks), start=1):
+        if number <= start:
+            continue
+        sent.append(await send_message(bot, chat_id, message))
+        if on_sent is not None:
+            await on_sent(number)
+    return sent

@@ -13,13 +13,22 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.services.telegram.journal import UpdateJournal
+from bot.services.telegram.polling import process
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def webhook_app(application: Application, path: str, secret: str) -> web.Application:
-    """The aiohttp app: POST ``path`` with the right secret queues the update; GET /health."""
+def webhook_app(
+    application: Application, updates: UpdateJournal, path: str, secret: str
+) -> web.Application:
+    """The aiohttp app: POST ``path`` with the right secret answers the update; GET /health.
+
+    The 200 goes back only once the update is answered: a service killed on the way gives
+    no 200, Telegram sends the update again, and the journal makes it answered once.
+    """
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -31,7 +40,9 @@ def webhook_app(application: Application, path: str, secret: str) -> web.Applica
             update = Update.de_json(data, application.bot)
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400)
-        await application.update_queue.put(update)
+        if update is None:
+            return web.Response(status=400)
+        await process(application, updates, update)
         return web.Response()
 
     async def health(request: web.Request) -> web.Response:
@@ -44,10 +55,11 @@ def webhook_app(application: Application, path: str, secret: str) -> web.Applica
 
 
 async def start_webhook_server(
-    application: Application, listen: str, port: int, path: str, secret: str
+    application: Application, updates: UpdateJournal, listen: str, port: int, path: str,
+    secret: str,
 ) -> web.AppRunner:
     """Start the webhook server; call ``cleanup()`` on the returned runner to stop it."""
-    runner = web.AppRunner(webhook_app(application, path, secret), access_log=None)
+    runner = web.AppRunner(webhook_app(application, updates, path, secret), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, listen, port).start()
     return runner

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.clinic.reminders import mark_not_shown, mark_shown  # noqa: F401 (used through claims)
 from bot.clinic.store.models import Appointment, ChannelLink, Client, Reminder
 from bot.services.telegram.delivery import SENDER_PREFIX as TELEGRAM_PREFIX
 from bot.signing import PREFIX as WEB_PREFIX
@@ -91,7 +92,7 @@ def settle_stale(session: Session, now: datetime) -> dict[str, int]:
             nearer.appointment_id == Reminder.appointment_id,
             nearer.lead_minutes < Reminder.lead_minutes,
             nearer.due_at <= now,
-            nearer.status.in_(("pending", "claimed", "sent")),
+            nearer.status.in_(("pending", "claimed", "outbox", "sent")),
         ),
     )
     done["superseded"] = session.execute(
@@ -178,6 +179,11 @@ def _settle(session: Session, claim: Claim, **values) -> bool:
 def mark_sent(session: Session, claim: Claim, now: datetime) -> bool:
     """Record that the reminder went out."""
     return _settle(session, claim, status="sent", sent_at=now, claimed_until=None, reason=None)
+
+
+def mark_outbox(session: Session, claim: Claim) -> bool:
+    """Record that the reminder waits in the web outbox: sent once a widget displays it."""
+    return _settle(session, claim, status="outbox", claimed_until=None, reason=None)
 
 
 def mark_missed(session: Session, claim: Claim, reason: str) -> bool:

@@ -7,8 +7,9 @@ and we deliver them to the client's channel ourselves:
 
 - Telegram: python-telegram-bot, with the service's flood-control and retry helpers;
 - web widget: a row in ``web_outbox``, written in the same transaction that marks the reminder
-  sent; the socket.io channel inside the Rasa server emits it to the widget at once when it
-  is connected, or when it next connects (bot/rasa_ext/web_channel.py).
+  ``outbox``; the socket.io channel inside the Rasa server emits it to the widget at once when
+  it is connected, or when it next connects, and marks the reminder ``sent`` when the widget
+  acknowledges that it displayed it (bot/rasa_ext/web_channel.py).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class RasaTrigger(RasaClient):
 def outbox_row(claim: Claim, messages: list[dict[str, Any]]) -> WebOutbox:
     """The web outbox row for a reminder's messages (recipient ids dropped: it is the row's)."""
     clean = [{k: v for k, v in m.items() if k != "recipient_id"} for m in messages]
-    return WebOutbox(client_id=claim.client_id, sender_id=claim.sender_id, messages=json.dumps(clean))
+    return WebOutbox(client_id=claim.client_id, sender_id=claim.sender_id,
+                     messages=json.dumps(clean), reminder_id=claim.reminder_id)
 
 
 class Deliverer:

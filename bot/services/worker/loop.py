@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from bot.clinic import reminders
 from bot.clinic.config import ReminderPolicy
 from bot.clinic.store import db
-from bot.clinic.store.models import WebOutbox, utcnow
+from bot.clinic.store.models import Appointment, Reminder, WebMessage, WebOutbox, utcnow
 from bot.services.worker import claims
 from bot.services.worker.claims import Claim
 from bot.services.worker.delivery import Deliverer, Outcome, Result, outbox_row
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # A web message nobody came back for within this time is dropped (the session is long over).
 WEB_OUTBOX_KEEP = timedelta(days=14)
+# Widget message ids (bot/rasa_ext/web_channel.py) are kept this long for spotting resends.
+WEB_MESSAGE_KEEP = timedelta(days=1)
 
 
 @dataclass
@@ -142,9 +144,10 @@ class Worker:
             return fn(s, claim, *args)
 
     def _record_web(self, claim: Claim, result: Result) -> bool:
-        """Put the messages in the web outbox and mark the reminder sent, in one transaction."""
+        """Put the messages in the web outbox and mark the reminder ``outbox``, in one
+        transaction. It becomes ``sent`` only when a widget displays it (bot/rasa_ext/web_channel.py)."""
         with self._uow() as s:
-            if not claims.mark_sent(s, claim, self.clock()):
+            if not claims.mark_outbox(s, claim):
                 s.rollback()
                 return False
             s.add(outbox_row(claim, list(result.messages)))
@@ -209,7 +212,7 @@ class Worker:
         if result.outcome is Outcome.SENT:
             if Deliverer.is_web(claim):
                 ok = await asyncio.to_thread(self._record_web, claim, result)
-                return "sent" if ok else "lost_claim"
+                return "outbox" if ok else "lost_claim"
             if self.clock() >= claim.starts_at:  # Rasa was slow: never remind after the start
                 await self._call(claims.mark_missed, claim, "session_started")
                 return "missed"
@@ -275,13 +278,28 @@ class Worker:
 
 
 def expire_web_outbox(url: str | None = None) -> Callable[[datetime], int]:
-    """Housekeeping: drop web messages nobody came back to read within two weeks."""
+    """Housekeeping: drop web messages nobody came back to read within two weeks, and web
+    reminders whose session started before a widget displayed them (recorded as missed,
+    ``not_shown``); forget widget message ids after a day."""
 
     def run(now: datetime) -> int:
         with db.unit_of_work(url) as s:
-            return s.execute(
-                sa.delete(WebOutbox).where(WebOutbox.created_at < now - WEB_OUTBOX_KEEP)
-            ).rowcount
+            late = s.execute(
+                sa.select(WebOutbox.id, WebOutbox.reminder_id)
+                .outerjoin(Reminder, Reminder.id == WebOutbox.reminder_id)
+                .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
+                .where(sa.or_(WebOutbox.created_at < now - WEB_OUTBOX_KEEP,
+                              Appointment.starts_at <= now,
+                              Appointment.status != "booked"))
+            ).all()
+            for row in late:
+                if row.reminder_id is not None:
+                    claims.mark_not_shown(s, row.reminder_id, "not_shown")
+            if late:
+                s.execute(sa.delete(WebOutbox).where(WebOutbox.id.in_([r.id for r in late])))
+            s.execute(sa.delete(WebMessage).where(
+                WebMessage.received_at < now - WEB_MESSAGE_KEEP))
+            return len(late)
 
     return run
 
