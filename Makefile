@@ -52,6 +52,7 @@ $(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) s
 
 setup: $(STAMP) $(SPACY) $(WIDGET)
 	@$(PY) -m bot.setup_check
+	@$(PY) -m bot.nlu.minilm_onnx
 
 # Rasa's cache does not see files it does not read itself (the crisis detector's negatives):
 # when one of them changed, train from scratch.

@@ -237,27 +237,66 @@ def row_label(name: str) -> str:
     return f"IPT Companion, whole `make run` stack, encoder {encoder}: {what}"
 
 
-def measure(name: str, level: int, argv: list[str], args: argparse.Namespace) -> dict:
+def tree_cpu(root: int) -> float:
+    """Processor seconds (user + system) used so far by ``root`` and all its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, seconds in cpu.items():
+        p = pid
+        while p and p != root:
+            p = parent.get(p, 0)
+        if p == root:
+            total += seconds
+    return total
+
+
+def measure(name: str, level: int, argv: list[str], args: argparse.Namespace,
+            root: int) -> dict:
+    """One line: ``level`` conversations for warm-up + duration, and the processor time the
+    server processes under ``root`` used in the measured part, per answered message (that
+    does not depend on how much of the machine other work takes)."""
+    import threading
+
     from scripts import load
 
     before = _loadavg()
     largs = load.parse_args([*argv, "--duration", str(args.duration), "--warmup",
                              str(args.warmup), "--concurrency", str(level)])
+    marks: list[float] = []
+    timers = [threading.Timer(t, lambda: marks.append(tree_cpu(root)))
+              for t in (args.warmup, args.warmup + args.duration)]
+    for timer in timers:
+        timer.start()
     [summary] = load.run(largs)
+    for timer in timers:  # the last mark may still be reading /proc
+        timer.join()
     summary.pop("confirmed", None)
-    summary.update(row=name, load_before=before, load_after=_loadavg())
+    cpu_ms = ((marks[1] - marks[0]) * 1000 / summary["messages"]
+              if len(marks) == 2 and summary["messages"] else float("nan"))
+    summary.update(row=name, load_before=before, load_after=_loadavg(), cpu_ms_per_msg=cpu_ms)
     _progress(f"  {name:>13} c={level:<3} {summary['msg_per_s']:6.1f} msg/s  "
               f"p50 {summary['p50_ms']:6.0f}  p95 {summary['p95_ms']:6.0f}  "
-              f"p99 {summary['p99_ms']:6.0f} ms  n={summary['messages']} "
-              f"err={summary['errors']}  load {before} -> {summary['load_after']}")
+              f"p99 {summary['p99_ms']:6.0f} ms  CPU {cpu_ms:5.1f} ms/msg  "
+              f"n={summary['messages']} err={summary['errors']}  "
+              f"load {before} -> {summary['load_after']}")
     return summary
 
 
 def table(results: list[dict], levels: list[int]) -> str:
     init = {r["concurrency"]: r for r in results if r["row"] == "init"}
     lines = [("| assistant | N | msg/s | x `rasa init` msg/s (p95) | p50 ms | p95 ms | p99 ms "
-              "| messages | errors | load before |"),
-             "|---|---|---|---|---|---|---|---|---|---|"]
+              "| CPU ms/msg | messages | errors | load before |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     names = list(dict.fromkeys(r["row"] for r in results))
     names.sort(key=lambda n: (n != "init", n.startswith("cached"), n))
     for name in names:
@@ -272,6 +311,7 @@ def table(results: list[dict], levels: list[int]) -> str:
             lines.append(
                 f"| {label if i == 0 else ''} | {r['concurrency']} | {r['msg_per_s']:.1f} | "
                 f"{ratio} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | "
+                f"{r.get('cpu_ms_per_msg', float('nan')):.1f} | "
                 f"{r['messages']:,} | {r['errors']} | {r['load_before'].split('/')[0]} |")
     return "\n".join(lines)
 
@@ -320,15 +360,15 @@ def bench_main(args: argparse.Namespace) -> int:
         for level in sorted(set(args.levels) | set(args.cached_levels)):
             if level in args.levels:
                 results.append(measure("init", level, ["--rest", init_url, "--mix", "init"],
-                                       args))
-                for encoder, (_p, url, _db, _log) in ours.items():
+                                       args, init_proc.pid))
+                for encoder, (proc, url, _db, _log) in ours.items():
                     results.append(measure(f"fresh:{encoder}", level,
-                                           ["--rest", url, "--mix", "fresh"], args))
+                                           ["--rest", url, "--mix", "fresh"], args, proc.pid))
             if level in args.cached_levels:
-                for encoder, (_p, url, db_url, _log) in ours.items():
+                for encoder, (proc, url, db_url, _log) in ours.items():
                     results.append(measure(f"cached:{encoder}", level,
                                            ["--rest", url, "--mix", "ours",
-                                            "--database-url", db_url], args))
+                                            "--database-url", db_url], args, proc.pid))
         distinct = len(load.fresh_questions())
     finally:
         for proc in reversed(procs):

@@ -16,6 +16,7 @@ model's modules.json prescribes, written out in NumPy (a few milliseconds per me
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -211,7 +212,33 @@ class MiniLM:
         return out
 
 
+ENCODER_ENV = "IPT_ENCODER"
+BACKENDS = ("onnx", "numpy", "onnx-int8")
+
+
+def backend(environ: dict[str, str] | None = None) -> str:
+    """Which encoder runs: ``IPT_ENCODER`` (onnx, numpy or onnx-int8), else onnx when
+    onnxruntime is installed, else numpy. All give the same token states (onnx to within
+    float rounding; onnx-int8, quantised weights, within the tolerance in docs/benchmarks.md)."""
+    choice = (environ if environ is not None else os.environ).get(ENCODER_ENV, "onnx").lower()
+    if choice not in BACKENDS:
+        raise ValueError(f"{ENCODER_ENV}={choice!r}: expected one of {', '.join(BACKENDS)}")
+    if choice.startswith("onnx"):
+        from bot.nlu import minilm_onnx
+
+        if not minilm_onnx.available():
+            return "numpy"
+    return choice
+
+
 @lru_cache(maxsize=1)
 def shared() -> MiniLM:
-    """One encoder per process (about 90 MB of weights)."""
+    """One encoder per process (about 90 MB of weights): onnxruntime's run of the graph
+    (bot/nlu/minilm_onnx.py, about a third of NumPy's processor time per message) when it is
+    installed, else the NumPy forward pass below."""
+    which = backend()
+    if which.startswith("onnx"):
+        from bot.nlu import minilm_onnx
+
+        return minilm_onnx.shared(quantize=which == "onnx-int8")
     return MiniLM()
