@@ -3,6 +3,7 @@
 
 usage: .venv/bin/python scripts/bench.py [--levels 1,10,50] [--duration 20] [--warmup 5]
                                          [--cached-levels 1,10,50] [--json out.json]
+                                         [--encoders onnx|numpy|numpy,onnx] [--init-model M]
        .venv/bin/python scripts/bench.py --startup [--train] [--baseline] [--messages 200]
 
 The default run (what `make bench` does, about 15 minutes):
@@ -15,8 +16,11 @@ The default run (what `make bench` does, about 15 minutes):
      (``--mix fresh``: blind-set questions with lead-ins, sign-offs and variations, no text
      twice in the run: scripts/fresh_questions.py) and ours on the old mix (15 short
      questions, check-ins and homework, which the sentence encoder's cache mostly serves);
-  4. prints a table (msg/s, p50, p95, p99 and the ratios to `rasa init` at the same level)
-     with the load average before each line, and writes var/bench/bench-<time>.json.
+  4. prints a table (msg/s, p50, p95, p99, the ratios to `rasa init` at the same level, and
+     the processor time the servers used per message, which other work on the machine hardly
+     changes) with the load average before each line, and writes var/bench/bench-<time>.json.
+``--encoders numpy,onnx`` runs one stack of ours per sentence encoder (IPT_ENCODER), for a
+before/after in the same run; ``--init-model`` reuses a `rasa init` model trained before.
 Both assistants stay up for the whole run and are measured one after the other at each level,
 so a change in the machine's load (other people's work on the two cores) hits both.
 
