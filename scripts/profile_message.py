@@ -76,13 +76,20 @@ def bucket_table(stats: pstats.Stats, messages: int) -> list[tuple[str, float]]:
 
 FRESH = None  # a FreshQuestions supply with --fresh
 CPU: dict[str, float] = {}
+try:
+    from rasa.shared.exceptions import RasaException
+except ImportError:  # pragma: no cover
+    RasaException = Exception  # type: ignore[misc,assignment]
 
 
 async def run(agent, n: int, prefix: str) -> float:
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(n):
         text = FRESH.next() if FRESH is not None else QUESTIONS[i % len(QUESTIONS)]
-        await agent.handle_text(text, sender_id=f"{prefix}-{i // 10}")
+        try:
+            await agent.handle_text(text, sender_id=f"{prefix}-{i // 10}")
+        except RasaException:  # a custom action (no action server here): the NLU, policies
+            pass  # and tracker work of the message were done and are counted
     CPU[prefix] = time.process_time() - c0
     return time.perf_counter() - t0
 
