@@ -75,6 +75,7 @@ $(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) s
 
 setup: $(STAMP) $(EDGE_STAMP) $(SPACY) $(WIDGET)
 	@$(PY) -m bot.launch.setup_check
+	@$(PY) -m bot.rasa_ext.nlu.minilm_onnx
 
 setup-dev: setup $(DEV_STAMP)
 

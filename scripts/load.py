@@ -3,7 +3,8 @@
 
 usage: .venv/bin/python scripts/load.py --rest http://127.0.0.1:5005 [--concurrency 1,10,30]
        .venv/bin/python scripts/load.py --web http://127.0.0.1:8080 --channel socketio ...
-       options: --duration 30 --warmup 5 --mix ours|init --database-url URL --json out.json
+       options: --duration 30 --warmup 5 --mix ours|questions|fresh|init --database-url URL
+                --json out.json
 
 Each of N virtual users holds one conversation at a time and sends its next message as soon
 as the previous one is answered (closed loop), so N is the number of conversations in
@@ -13,7 +14,9 @@ flight. With ``--mix ours`` a user picks, per conversation:
   homework   (20%) an enrolled client logs homework: five answers, then "yes"
 Enrolled clients are created and linked in the database given by --database-url (the same
 one the servers use); without it, everyone only asks questions. ``--mix init`` sends the
-messages Rasa's ``rasa init`` assistant understands (the baseline).
+messages Rasa's ``rasa init`` assistant understands (the baseline). ``--mix fresh``: only
+questions, each a new wording of a blind-set question (scripts/fresh_questions.py): no text
+repeats in the run, so no cache serves any.
 
 REST: a message's latency is the HTTP request. socket.io (through our web server, with a
 signed session id, as the widget does, HTTP long-polling): the time until the last reply of
@@ -242,11 +245,29 @@ def fresh(question: str, rng: random.Random) -> str:
     return f"{rng.choice(LEAD_INS)} {question}"
 
 
+_FRESH = None
+
+
+def fresh_questions():
+    """The run's one supply of distinct questions (scripts/fresh_questions.py), shared by
+    every concurrency level of a run so that no text repeats across them either."""
+    global _FRESH
+    if _FRESH is None:
+        sys.path.insert(0, str(REPO))
+        from scripts.fresh_questions import FreshQuestions
+
+        _FRESH = FreshQuestions()
+    return _FRESH
+
+
 def scenario(mix: str, enrolled: bool, rng: random.Random,
              fresh_text: bool = False) -> tuple[str, list[str]]:
     """(name, messages) of one conversation."""
     if mix == "init":
         return "init", rng.sample(INIT_MESSAGES, 4)
+    if mix == "fresh":
+        supply = fresh_questions()
+        return "fresh", [supply.next() for _ in range(rng.randint(3, 5))]
     roll = rng.random()
     if enrolled and roll < 0.2:
         return "checkin", ["check in", str(rng.randint(0, 10)), "/skip"]
@@ -375,8 +396,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--quiet", type=float, default=0.3,
                         help="socket.io: seconds without a reply that end a burst")
-    parser.add_argument("--mix", choices=["ours", "questions", "init"], default="ours",
-                        help="ours: questions, check-ins, homework; questions: only those")
+    parser.add_argument("--mix", choices=["ours", "questions", "fresh", "init"], default="ours",
+                        help="ours: questions, check-ins, homework; questions: only those; "
+                             "fresh: questions from the blind sets, every text new in the run "
+                             "(scripts/fresh_questions.py)")
     parser.add_argument("--database-url", default=None,
                         help="the servers' records database, to enrol clients (ours)")
     parser.add_argument("--fresh-text", action="store_true",

@@ -3,11 +3,15 @@
 
 usage: .venv/bin/python scripts/profile_message.py [--messages 200] [--tracker memory|sql]
                                                    [--model models/ipt.tar.gz] [--top 25] [--dask]
+                                                   [--fresh]
 
 Loads the model in-process (as `rasa run` does, without HTTP), sends questions in
 conversations of ten messages, and prints the time per message split by the parts Rasa
 runs: NLU graph components, policies, tracker store, actions. ``--tracker sql`` uses our
 IPTTrackerStore on a fresh SQLite file (IPT_DATABASE_URL to use another database).
+``--fresh``: every message a new wording (scripts/fresh_questions.py), as `make bench`'s
+headline row, so no cache serves the sentence encoder. Besides wall time, the process's CPU
+time per message is printed: it does not depend on other work on the machine.
 """
 
 from __future__ import annotations
@@ -38,7 +42,10 @@ BUCKETS = [
     ("NLU: parse_message (whole NLU graph)", "processor.py:parse_message"),
     ("  SpacyNLP (spaCy pipeline)", "spacy_utils.py:process"),
     ("  SpacyTokenizer", "spacy_tokenizer.py:process"),
-    ("  SentenceEncoderFeaturizer (MiniLM in NumPy)", "sentence_featurizer.py:process"),
+    ("  SentenceEncoderFeaturizer (MiniLM)", "sentence_featurizer.py:process"),
+    ("    WordPiece tokenizer", "minilm.py:ids"),
+    ("    encoder forward pass", "minilm.py:forward"),
+    ("    encoder forward pass (onnxruntime)", "minilm_onnx.py:forward"),
     ("  LinearIntentClassifier", "linear_classifier.py:process"),
     ("  CountVectorsFeaturizer", "count_vectors_featurizer.py:process"),
     ("  RegexFeaturizer", "regex_featurizer.py:process"),
@@ -67,11 +74,23 @@ def bucket_table(stats: pstats.Stats, messages: int) -> list[tuple[str, float]]:
     return rows
 
 
+FRESH = None  # a FreshQuestions supply with --fresh
+CPU: dict[str, float] = {}
+try:
+    from rasa.shared.exceptions import RasaException
+except ImportError:  # pragma: no cover
+    RasaException = Exception  # type: ignore[misc,assignment]
+
+
 async def run(agent, n: int, prefix: str) -> float:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(n):
-        await agent.handle_text(QUESTIONS[i % len(QUESTIONS)],
-                                sender_id=f"{prefix}-{i // 10}")
+        text = FRESH.next() if FRESH is not None else QUESTIONS[i % len(QUESTIONS)]
+        try:
+            await agent.handle_text(text, sender_id=f"{prefix}-{i // 10}")
+        except RasaException:  # a custom action (no action server here): the NLU, policies
+            pass  # and tracker work of the message were done and are counted
+    CPU[prefix] = time.process_time() - c0
     return time.perf_counter() - t0
 
 
@@ -83,7 +102,17 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--dask", action="store_true",
                         help="Rasa's dask graph runner instead of ours (bot/rasa_ext/patches/graph_runner.py)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="every message worded anew (no cache serves it)")
     args = parser.parse_args()
+    if args.fresh:
+        global FRESH
+        from scripts.fresh_questions import FreshQuestions
+
+        FRESH = FreshQuestions(seed=11)
+    from bot.launch.blas import choose_kernels
+
+    choose_kernels()  # as bot.launch.rasa_server does, before NumPy is imported
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import logging
 
@@ -112,7 +141,8 @@ def main() -> int:
     loop.run_until_complete(run(agent, 20, "warm"))  # warm-up: TF functions traced, caches filled
     plain = loop.run_until_complete(run(agent, args.messages, "plain"))
     print(f"{args.messages} messages, {plain / args.messages * 1000:.1f} ms per message "
-          f"without the profiler")
+          f"without the profiler, {CPU['plain'] / args.messages * 1000:.1f} ms of CPU time "
+          f"(load average {os.getloadavg()[0]:.1f})")
     profiler = cProfile.Profile()
     profiler.enable()
     elapsed = loop.run_until_complete(run(agent, args.messages, "prof"))

@@ -8,13 +8,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.clinic.store import codes
+from bot.rasa_ext.nlu import encoder as encoders
 from bot.rasa_ext.nlu import minilm
 from bot.rasa_ext.nlu.code_detector import CodeDetector
 
 
 @pytest.fixture(scope="module")
 def encoder() -> minilm.MiniLM:
-    return minilm.shared()
+    return encoders.shared()
 
 
 def test_the_tokenizer_splits_like_bert_uncased(encoder):

@@ -207,7 +207,7 @@ class CrisisDetector(GraphComponent, IntentClassifier):
 
     def _vectors(self, texts: list[str], messages: list[Message | None]) -> np.ndarray:
         """Embeddings of the normalised texts; the featurizer's own when nothing changed."""
-        from bot.rasa_ext.nlu import minilm
+        from bot.rasa_ext.nlu import encoder
 
         out = np.zeros((len(texts), 384), dtype=np.float32)
         todo = []
@@ -219,7 +219,7 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             else:
                 todo.append((i, normal))
         if todo:
-            out[[i for i, _ in todo]] = minilm.shared().encode([t for _, t in todo])
+            out[[i for i, _ in todo]] = encoder.shared().encode([t for _, t in todo])
         return out
 
     def train(self, training_data: TrainingData) -> Resource:

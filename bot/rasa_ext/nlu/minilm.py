@@ -16,8 +16,8 @@ model's modules.json prescribes, written out in NumPy (a few milliseconds per me
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -211,7 +211,16 @@ class MiniLM:
         return out
 
 
-@lru_cache(maxsize=1)
-def shared() -> MiniLM:
-    """One encoder per process (about 90 MB of weights)."""
-    return MiniLM()
+ENCODER_ENV = "IPT_ENCODER"
+BACKENDS = ("onnx", "numpy", "onnx-int8")
+
+
+def requested(environ: dict[str, str] | None = None) -> str:
+    """The encoder ``IPT_ENCODER`` asks for (onnx, numpy or onnx-int8; onnx when unset).
+
+    Which one runs (onnx only when onnxruntime is installed) is decided by
+    ``bot.rasa_ext.nlu.encoder.backend``."""
+    choice = (environ if environ is not None else os.environ).get(ENCODER_ENV, "onnx").lower()
+    if choice not in BACKENDS:
+        raise ValueError(f"{ENCODER_ENV}={choice!r}: expected one of {', '.join(BACKENDS)}")
+    return choice

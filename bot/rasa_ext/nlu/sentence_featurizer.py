@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.rasa_ext.nlu import minilm
+from bot.rasa_ext.nlu import encoder, minilm
 
 
 @DefaultV1Recipe.register(
@@ -67,7 +67,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     ) -> SentenceEncoderFeaturizer:
         # Load the weights and run the encoder once now, while the server starts, rather than
         # in the first client's reply (about 0.4 s).
-        minilm.shared().encode(["hello"])
+        encoder.shared().encode(["hello"])
         return cls(config, execution_context.node_name)
 
     @classmethod
@@ -126,11 +126,11 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                 self._add(message, *cached)
         if not todo:
             return messages
-        encoder = minilm.shared()
+        enc = encoder.shared()
         # similar lengths together: less padding in each batch
         todo.sort(key=lambda m: len(m.get(TOKENS_NAMES[TEXT])))
         for start in range(0, len(todo), self.batch_size):
-            self._features(encoder, todo[start: start + self.batch_size])
+            self._features(enc, todo[start: start + self.batch_size])
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
