@@ -35,10 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bot import settings
 from bot.rasa_ext.nlu import minilm
 
 BUILDER_VERSION = "1"
-CACHE_DIR = Path(__file__).resolve().parents[2] / "var" / "encoder"
+CACHE_DIR = settings.REPO / "var" / "encoder"
 OPSET = 17  # LayerNormalization
 
 
