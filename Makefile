@@ -37,7 +37,7 @@ help:
 
 $(STAMP): requirements.txt requirements-encoder.txt
 	@echo ">>> creating the Python 3.10 virtual environment in $(VENV)"
-	@test -x $(PY) || "$$(scripts/find-python310.sh)" -m venv $(VENV)
+	@test -x $(PY) || "$$(scripts/find-python.sh 3.10)" -m venv $(VENV)
 	@echo ">>> installing pinned dependencies (first time: a few minutes)"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on -q "pip==24.3.1"
 	$(PY) -m pip install --disable-pip-version-check --no-deps --require-hashes -r requirements.txt
@@ -54,7 +54,7 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 
 $(EDGE_STAMP): requirements-edge.txt
 	@echo ">>> creating the edge environment (Python 3.11: web server, Telegram) in $(EDGE_VENV)"
-	@test -x $(EDGE_PY) || "$$(scripts/find-python311.sh)" -m venv $(EDGE_VENV)
+	@test -x $(EDGE_PY) || "$$(scripts/find-python.sh 3.11)" -m venv $(EDGE_VENV)
 	$(EDGE_PY) -m pip install --disable-pip-version-check --progress-bar on -q "pip==24.3.1"
 	@# the setuptools that Python's venv brings (65.5, with advisories) is used by nothing here
 	$(EDGE_PY) -m pip uninstall --disable-pip-version-check -q -y setuptools
@@ -116,7 +116,7 @@ lint: setup-dev
 # package that could not be checked fails too); the Rasa side's locks are reported.
 AUDIT_VENV := var/tools/audit
 audit:
-	@test -x $(AUDIT_VENV)/bin/pip-audit || { "$$(scripts/find-python311.sh)" -m venv $(AUDIT_VENV) \
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { "$$(scripts/find-python.sh 3.11)" -m venv $(AUDIT_VENV) \
 	  && $(AUDIT_VENV)/bin/python -m pip install --disable-pip-version-check -q "pip-audit==2.10.1"; }
 	$(AUDIT_VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r requirements-edge.txt
 	-$(AUDIT_VENV)/bin/pip-audit --disable-pip --require-hashes -r requirements.txt
