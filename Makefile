@@ -53,12 +53,11 @@ $(WIDGET): $(shell find web -type f -not -path '*/node_modules/*' 2>/dev/null) s
 setup: $(STAMP) $(SPACY) $(WIDGET)
 	@$(PY) -m bot.setup_check
 
-# Rasa's cache does not see files it does not read itself (the crisis detector's negatives):
-# when one of them changed, train from scratch.
-$(MODEL): FORCE_TRAIN = $(if $(filter data/safety/%,$?),--force)
+# Rasa's cache retrains only what changed; the crisis detector's fingerprint covers the files
+# it reads itself (its negatives file: CrisisDetector.fingerprint_addon), so no --force.
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@echo ">>> training the assistant (data or config changed)"
-	$(RASA) train --domain domain --fixed-model-name ipt --out models $(FORCE_TRAIN)
+	$(RASA) train --domain domain --fixed-model-name ipt --out models
 	@touch $@
 
 run: setup $(MODEL)

@@ -29,8 +29,10 @@ the action.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import crisis_categories as cc
+from bot import textnorm
 from bot.nlu.base import set_certain_intent
 from bot.nlu.crisis_patterns import WEAK_PATTERNS, best_match, build_matcher, match_labels
 from bot.nlu.crisis_text import foreign_crisis, language, normalise
@@ -166,6 +169,28 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             "negatives_file": "data/safety/crisis_negatives.txt",
             "spacy_model": None,
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """What Rasa's training cache cannot see: a hash of the files training reads.
+
+        Rasa fingerprints a node by its class's source, its config and its inputs
+        (rasa/engine/training/fingerprinting.py), so a change to the negatives file, or to
+        the module-level code training runs (features, normalisation, the categories), would
+        otherwise reuse the cached detector. The hash covers the negatives file's bytes and
+        those source files; a missing negatives file hashes as missing."""
+        config = {**cls.get_default_config(), **(config or {})}
+        files = [config.get("negatives_file"), sys.modules[__name__].__file__,
+                 textnorm.__file__, cc.__file__]
+        digest = hashlib.sha256()
+        for name in files:
+            if not name:
+                continue
+            path = Path(name)
+            digest.update(str(name).encode("utf-8") + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+            digest.update(b"\0")
+        return digest.hexdigest()
 
     @classmethod
     def required_components(cls) -> list[type]:
