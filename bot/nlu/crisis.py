@@ -147,6 +147,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def sentence_units(text: str) -> list[str]:
+    """The sentences and clauses of ``text`` the learned layer scores on their own (at least
+    ``MIN_WORDS`` words each); empty when the text is one sentence."""
+    spans = sentence_spans(text)
+    if len(spans) < 2:
+        return []
+    units = [text[start:end].strip() for start, end in spans]
+    return [u for u in units if len(u.split()) >= MIN_WORDS]
+
+
 def _plain(text: str) -> str:
     return " ".join((text or "").lower().replace("’", "'").split())
 
@@ -167,6 +177,7 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             "pattern_floor": 0.02,
             "C": 16.0,
             "negatives_file": "data/safety/crisis_negatives.txt",
+            "split_negatives": True,
             "spacy_model": None,
         }
 
@@ -262,6 +273,16 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             texts.append(text)
             messages.append(None)
             labels.append(NONE_CLASS)
+        if self.component_config.get("split_negatives"):
+            # Prediction scores each sentence of a message alone and takes the most
+            # crisis-like, so the sentences of an everyday message are everyday too on
+            # their own ("I used to self harm at school. Six years clean now.").
+            for text, label in list(zip(texts, labels)):
+                if label == NONE_CLASS:
+                    for unit in sentence_units(text):
+                        texts.append(unit)
+                        messages.append(None)
+                        labels.append(NONE_CLASS)
         if not any(label != NONE_CLASS for label in labels):
             return self._resource
         x = crisis_features([normalise(t) for t in texts], self._vectors(texts, messages))
