@@ -15,10 +15,10 @@ featurizer and differ a little).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import hashlib
 import os
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -79,6 +79,22 @@ def embed(texts: list[str]):
     return np.vstack([cache[k] for k in key]).astype(np.float32)
 
 
+def arrays_of(model: str, wait: str | None):
+    """The crisis detector's arrays stored in a trained model (``*.tar.gz``); with ``wait``,
+    first wait until that file (e.g. a training log) contains "done"."""
+    import tarfile
+    import time
+
+    import numpy as np
+
+    while wait and "done" not in Path(wait).read_text(errors="replace"):
+        time.sleep(10)
+    with tarfile.open(model) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("crisis_detector.npz"))
+        with np.load(tar.extractfile(member)) as stored:
+            return {name: stored[name] for name in stored.files}
+
+
 def train_arrays(C: float):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -107,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uncertain", type=float, default=None)
     parser.add_argument("--confirm", type=float, default=None)
     parser.add_argument("--floor", type=float, default=None)
+    parser.add_argument("--wait", default=None, help="for model: runs, a log to wait for")
+    parser.add_argument("--markdown", action="store_true", help="tables as eval_safety.py")
     parser.add_argument("--scan", action="store_true", help="a grid of thresholds, totals only")
     args = parser.parse_args(argv)
 
@@ -121,29 +139,43 @@ def main(argv: list[str] | None = None) -> int:
     from bot.graph_runner import sequential_runner
     from bot.nlu import crisis as crisis_module
 
-    captured: dict[str, object] = {}
-    original = crisis_module.CrisisDetector.process
-
-    def capture(self, messages):
-        captured["detector"] = self
-        for message in messages:
-            captured.setdefault("messages", []).append(message)
-        return original(self, messages)
-
-    crisis_module.CrisisDetector.process = capture
     with sequential_runner():
         agent = Agent.load(args.model)
-    loop = asyncio.new_event_loop()
+    # The prediction graph's NLU components, in pipeline order, up to the crisis detector:
+    # run them on all messages in batches (much cheaper than one parse per message).
+    nodes = agent.processor.graph_runner._instantiated_nodes
+    names = [n for n in agent.processor.graph_runner._graph_schema.nodes
+             if re.fullmatch(r"run_.*\D\d+", n) and "polic" not in n.lower()]
+    names.sort(key=lambda n: int(re.search(r"(\d+)$", n).group(1)))
+    pipeline, provided = [], {}
+    detector = None
+    for name in names:
+        node = nodes[name]
+        if node._component is None:
+            node._load_component()
+        if isinstance(node._component, crisis_module.CrisisDetector):
+            detector = node._component
+            break
+        pipeline.append(node)
+        for kw, source in node._inputs.items():
+            if kw != "messages" and source not in provided:
+                provided[source] = nodes[source]()[1]  # a provider node (e.g. the spaCy model)
+    from rasa.shared.nlu.training_data.message import Message
+
     blind = REPO / "tests" / "data" / "blind"
     items = []  # (set, kind, label, text, message)
     for name in args.sets.split(","):
         for kind in ("crisis", "negatives"):
             for label, text in read_set(blind / f"safety_{name}_{kind}.tsv"):
-                captured["messages"] = []
-                loop.run_until_complete(agent.parse_message(text))
-                items.append((name, kind, label, text, captured["messages"][-1]))
-                if len(items) % 200 == 0:
-                    print(f"parsed {len(items)}", file=sys.stderr, flush=True)
+                items.append((name, kind, label, text, Message(data={"text": text})))
+    for start in range(0, len(items), 128):
+        batch = [item[4] for item in items[start:start + 128]]
+        for node in pipeline:
+            inputs = [(source, batch if kw == "messages" else provided[source])
+                      for kw, source in node._inputs.items()]
+            batch = node(*inputs)[1]
+        print(f"featurized {start + len(batch)}", file=sys.stderr, flush=True)
+    captured = {"detector": detector}
     detector = captured["detector"]
     kept = detector.arrays
     for run in args.runs.split(";"):
@@ -152,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         SPLIT = "nosplit" not in run
         if run == "keep":
             detector.arrays = kept
+        elif run.startswith("model:"):  # the detector of another trained model (same pipeline)
+            detector.arrays = arrays_of(run.removeprefix("model:"), args.wait)
         else:
             detector.arrays = train_arrays(args.C or float(detector.component_config["C"]))
         experiment(args, detector, items)
@@ -189,6 +223,14 @@ def experiment(args, detector, items) -> None:
     for name, kind, label, text, message in items:
         verdict = detector.assess(message)
         results[(name, kind)][label].append((verdict["tier"], text, verdict))
+    if args.markdown:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from eval_safety import crisis_table, negatives_table
+
+        for (name, kind), by_label in sorted(results.items()):
+            table = crisis_table if kind == "crisis" else negatives_table
+            print(f"\n### set {name.upper()} {kind}\n")
+            print("\n".join(table(by_label)[0]))
     for (name, kind), by_label in sorted(results.items()):
         print(f"\n## set {name} {kind}")
         tot = [0, 0, 0]

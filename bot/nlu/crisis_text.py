@@ -69,6 +69,7 @@ FUNCTION_WORDS = {
     "nl": ["de", "het", "een", "en", "ik", "niet", "is", "van", "dat", "mijn", "ben", "je", "met",
         "op", "hij", "zij", "wij", "maar", "ook", "nog", "heb", "hebt", "vandaag", "hallo", "wat"],
 }
+_FUNCTION_SETS = {lang: frozenset(words) for lang, words in FUNCTION_WORDS.items()}
 # Letters that only some Latin-script languages use: each one found counts as a word.
 LETTER_HINTS = {"tr": "ğşıİ", "pl": "ąęłńśźżć", "pt": "ãõ", "de": "ßä", "es": "ñ¿¡",
                 "fr": "œèêëçàù", "it": "ìò"}
@@ -97,7 +98,7 @@ def language(text: str) -> str:
     words = [w.lower() for w in _WORDS_RE.findall(text)]
     if len(words) < 2:
         return "en"
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in FUNCTION_WORDS.items()}
+    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _FUNCTION_SETS.items()}
     for lang, letters_of in LETTER_HINTS.items():
         scores[lang] += min(2, sum(ch in letters_of for ch in text))
     best = max(scores, key=scores.get)
