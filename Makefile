@@ -79,12 +79,11 @@ setup: $(STAMP) $(EDGE_STAMP) $(SPACY) $(WIDGET)
 
 setup-dev: setup $(DEV_STAMP)
 
-# Rasa's cache does not see files it does not read itself (the crisis detector's negatives):
-# when one of them changed, train from scratch.
-$(MODEL): FORCE_TRAIN = $(if $(filter data/safety/%,$?),--force)
+# Rasa's cache retrains only what changed; the crisis detector's fingerprint covers the files
+# it reads itself (its negatives file: CrisisDetector.fingerprint_addon), so no --force.
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@echo ">>> training the assistant (data or config changed)"
-	$(RASA) train --fixed-model-name ipt --out models $(FORCE_TRAIN)
+	$(RASA) train --fixed-model-name ipt --out models
 	@touch $@
 
 run: setup $(MODEL)

@@ -56,10 +56,29 @@ def test_everyday_ipt_talk_is_not_a_crisis_at_the_edge(text):
 
 def test_the_edge_check_imports_no_rasa_spacy_or_tensorflow():
     code = ("import sys, bot.clinic.edge_help; "
-            "print(sorted(m for m in ('rasa', 'spacy', 'tensorflow') if m in sys.modules))")
+            "print(sorted(m for m in ('rasa', 'spacy', 'tensorflow', 'numpy', 'sklearn', "
+            "'bot.rasa_ext.nlu') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_edge_and_the_detector_share_one_normaliser():
+    from bot.clinic import textnorm
+    from bot.rasa_ext.nlu import crisis_text
+
+    assert crisis_text.normalise is textnorm.normalise
+    for raw in ["I want to K*LL mys3lf", "s.u.i.c.i.d.e", "k m s", "unaliving myself",
+                "su1c1de", "Quiero morir, de verdad", "kms tn"]:
+        assert edge_help.normalise(raw) == " ".join(
+            textnorm.fold_accents(textnorm.normalise(raw)).split())
+    assert edge_help.normalise("Suicídio é UM tema") == "suicidio e um tema"
+
+
+@pytest.mark.parametrize("text", ["k.m.s", "i wanna d i e", "thinking about sewer slide",
+                                  "gonna self-delete tonight", "took all my 💊"])
+def test_hidden_words_the_detector_reads_are_read_at_the_edge_too(text):
+    assert edge_help.looks_like_crisis(text)
 
 
 def test_the_crisis_reply_starts_with_the_number_and_lists_every_line():

@@ -155,3 +155,50 @@ def test_the_patterns_match_after_the_fix():
     matcher = build_matcher(nlp.vocab)
     assert best_match(match_labels(matcher, nlp("i am not safe with my husband")))[0] == "abuse"
     assert best_match(match_labels(matcher, nlp("he threatened to kill me")))[0] == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "hola, ¿puedo pasar mi cita del martes al viernes?",
+    "mi abuela murió en marzo y todavía la echo de menos",
+    "estoy cansada del trabajo y discuto mucho con mi pareja",
+    "bonjour, je voudrais changer mon rendez-vous de jeudi",
+    "je prends des médicaments pour dormir, est-ce compatible avec la thérapie ?",
+    "ma sœur et moi on ne se parle plus depuis la dispute",
+    "Hallo, ich habe eine Frage zur Hausaufgabe von letzter Woche",
+    "meine Mutter ist letztes Jahr gestorben und ich vermisse sie",
+    "olá, posso mudar a minha consulta para segunda?",
+    "brigamos muito em casa e eu fico triste",
+    "ciao, vorrei spostare l'appuntamento di giovedì",
+    "mio padre è morto l'anno scorso, è normale sentirsi così?",
+    "dzień dobry, czy mogę przełożyć wizytę na piątek?",
+    "muszę skoczyć do sklepu, napiszę później",
+    "merhaba, bugün dersi atlamak zorunda kaldım",
+    "saçımı kestim ve çok mutluyum",
+    "здравствуйте, можно перенести сессию на пятницу?",
+    "привіт, можна перенести зустріч на понеділок?",
+    "مرحبا، هل يمكنني تغيير موعد الجلسة؟ اسمي سارة",
+    "नमस्ते, क्या मैं अपनी अगली मुलाकात बदल सकता हूँ?",
+    "你好，我想改一下下周的预约时间",
+])
+def test_everyday_messages_in_other_languages_are_no_crisis(text):
+    assert language(text) != "en", text
+    assert foreign_crisis(text, language(text)) is None, text
+
+
+@pytest.mark.parametrize("text, category", [
+    ("me quiero morir, ya no puedo con esto", "suicide"),
+    ("mi pareja me golpeó y no me deja salir de casa", "abuse"),
+    ("je n'ai plus envie de vivre, je veux que tout s'arrête", "suicide"),
+    ("il m'a enfermée et il a pris mon passeport", "abuse"),
+    ("ich habe alle meine Medikamente genommen und mir ist schwindlig", "overdose"),
+    ("ich habe mich selbst verletzt und es blutet stark", "medical"),
+    ("eu me cortei hoje e não conto pra ninguém", "self_harm"),
+    ("eu não quero mais viver, sério", "suicide"),
+    ("ho preso tutte le compresse che avevo in casa", "overdose"),
+    ("le voci mi dicono di farmi del male", "psychosis"),
+    ("kendimi tekrar kestim, kimseye söyleyemiyorum", "self_harm"),
+    ("chcę skoczyć z mostu dziś w nocy", "suicide"),
+    ("я наглоталась снотворного", "overdose"),
+])
+def test_crisis_words_in_other_languages_in_new_wordings(text, category):
+    assert foreign_crisis(text, language(text)) == category, text

@@ -18,17 +18,15 @@ asked (as bot/services/telegram/texts.py).
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from bot.clinic.config import ClinicConfig
+from bot.clinic.textnorm import fold_accents
+from bot.clinic.textnorm import normalise as _normalise
 
-# Leetspeak and look-alike characters, undone before matching ("su1c1de", "k!ll").
-_LEET = str.maketrans({"0": "o", "1": "i", "!": "i", "3": "e", "4": "a", "@": "a",
-                       "5": "s", "$": "s", "7": "t", "+": "t"})
-
-# Patterns over the normalised text (lower case, accents removed, leetspeak undone, letters
-# repeated three times or more cut to two, censoring stars and dots inside words removed).
+# Patterns over the normalised text: bot.clinic.textnorm.normalise, the crisis detector's own
+# normaliser (lower case, leetspeak, censoring, stretched and spaced letters, slang made plain),
+# then accents removed.
 _WHO = (r"(he|she|they|my (husband|wife|partner|boyfriend|girlfriend|dad|father|mum|mom|mother|"
         r"brother|sister|ex|stepdad|stepmum|stepmom|uncle|boss))")
 _PILLS = (r"(pills?|tablets?|meds|medication|medicine|paracetamol|acetaminophen|tylenol|ibuprofen|"
@@ -73,14 +71,8 @@ _SCRIPTS = re.compile("自杀|自殺|想死|死にたい|суицид|покон
 
 
 def normalise(text: str) -> str:
-    """Lower case, no accents, leetspeak undone, repeats and in-word censoring removed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.replace("’", "'").translate(_LEET)
-    text = re.sub(r"(?<=[a-z])[*._-]+(?=[a-z])", "", text)  # k*ll, s.u.i.c.i.d.e
-    text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)  # diiiie -> diie (and "die" below)
-    text = re.sub(r"\b([a-z]) (?=[a-z]\b)", r"\1", text)  # s u i c i d e
-    return re.sub(r"\s+", " ", text)
+    """The crisis detector's normalisation (``bot.clinic.textnorm``), then accents removed."""
+    return " ".join(fold_accents(_normalise(text)).split())
 
 
 def looks_like_crisis(text: str) -> bool:

@@ -29,8 +29,10 @@ the action.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.clinic import crisis_categories as cc
+from bot.clinic import textnorm
 from bot.rasa_ext.nlu.base import set_certain_intent
 from bot.rasa_ext.nlu.crisis_patterns import WEAK_PATTERNS, best_match, build_matcher, match_labels
 from bot.rasa_ext.nlu.crisis_text import foreign_crisis, language, normalise
@@ -144,6 +147,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def sentence_units(text: str) -> list[str]:
+    """The sentences and clauses of ``text`` the learned layer scores on their own (at least
+    ``MIN_WORDS`` words each); empty when the text is one sentence."""
+    spans = sentence_spans(text)
+    if len(spans) < 2:
+        return []
+    units = [text[start:end].strip() for start, end in spans]
+    return [u for u in units if len(u.split()) >= MIN_WORDS]
+
+
 def _plain(text: str) -> str:
     return " ".join((text or "").lower().replace("’", "'").split())
 
@@ -164,8 +177,31 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             "pattern_floor": 0.02,
             "C": 16.0,
             "negatives_file": "data/safety/crisis_negatives.txt",
+            "split_negatives": True,
             "spacy_model": None,
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """What Rasa's training cache cannot see: a hash of the files training reads.
+
+        Rasa fingerprints a node by its class's source, its config and its inputs
+        (rasa/engine/training/fingerprinting.py), so a change to the negatives file, or to
+        the module-level code training runs (features, normalisation, the categories), would
+        otherwise reuse the cached detector. The hash covers the negatives file's bytes and
+        those source files; a missing negatives file hashes as missing."""
+        config = {**cls.get_default_config(), **(config or {})}
+        files = [config.get("negatives_file"), sys.modules[__name__].__file__,
+                 textnorm.__file__, cc.__file__]
+        digest = hashlib.sha256()
+        for name in files:
+            if not name:
+                continue
+            path = Path(name)
+            digest.update(str(name).encode("utf-8") + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+            digest.update(b"\0")
+        return digest.hexdigest()
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -237,6 +273,16 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             texts.append(text)
             messages.append(None)
             labels.append(NONE_CLASS)
+        if self.component_config.get("split_negatives"):
+            # Prediction scores each sentence of a message alone and takes the most
+            # crisis-like, so the sentences of an everyday message are everyday too on
+            # their own ("I used to self harm at school. Six years clean now.").
+            for text, label in list(zip(texts, labels)):
+                if label == NONE_CLASS:
+                    for unit in sentence_units(text):
+                        texts.append(unit)
+                        messages.append(None)
+                        labels.append(NONE_CLASS)
         if not any(label != NONE_CLASS for label in labels):
             return self._resource
         x = crisis_features([normalise(t) for t in texts], self._vectors(texts, messages))

@@ -1,10 +1,9 @@
 """Text normalisation and other languages for crisis detection. No Rasa imports.
 
-``normalise`` undoes the ways people hide or bend crisis words before the patterns and the
-sentence encoder see them: case, repeated letters ("diiiie"), leetspeak and censoring
-("su1c1de", "k*ll", "s.u.i.c.i.d.e"), letters spaced out ("k m s"), common misspellings and
-algospeak ("unalive", "sewer slide"). It only rewrites what it recognises; everything else is
-returned as it was, lower-cased.
+``normalise`` undoes the ways people hide or bend crisis words (case, stretched letters,
+leetspeak, censoring, spaced letters, misspellings, algospeak). It is defined in
+``bot.clinic.textnorm`` and re-exported here: one normaliser, shared with the edge check
+(``bot.clinic.edge_help``), which must not import anything heavy.
 
 ``language`` names the language of a message the assistant does not speak (by script, or by
 common function words for Latin-script languages), and ``foreign_crisis`` finds crisis words in
@@ -15,103 +14,8 @@ message in another language always gets at least the multilingual safety line.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-# Words a censored or stretched token is compared with ("k*ll" -> "kill", "diiie" -> "die").
-LEXICON = ["suicide", "suicidal", "kill", "killing", "killed", "myself", "yourself", "himself", "herself", "die", "dying", "dead", "death", "cut", "cutting", "overdose", "overdosed", "pills", "pill", "hang", "hanging", "noose", "rape", "raped", "abuse", "abused", "self", "harm", "hurt", "hurting", "blood", "bleeding", "end", "ending", "life", "alive", "want", "wanna", "gonna", "please", "help", "now", "tonight", "anymore", "tired", "done", "jump", "bridge", "knife", "blade", "razor", "hit", "hits", "beat", "beats", "starve", "starving", "purge", "purging", "voices", "gun", "shoot", "murder", "poison", "poisoned", "bleach", "wrist", "wrists"]
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
-                       "@": "a", "$": "s", "!": "i", "|": "l", "€": "e"})
-# Phrases first (longest first), then single tokens. Plain words on the right: the encoder
-# and the patterns both know them.
-PHRASES = (
-    (r"\bsewer[\s-]*slide\b", "suicide"),
-    (r"\bself[\s-]*delet(e|ing|ed)\b", "kill myself"),
-    (r"\bun[\s-]*aliv(e|ing|ed)\s+(myself|me|my ?self)\b", "kill myself"),
-    ((r"\bun[\s-]*aliv(e|ing|ed)(?=\s+(him|her|them|someone|somebody|you|u|my|the|that|this|"
-     r"his|our|their|everyone|people)\b)"), "kill"),
-    (r"\bun[\s-]*aliv(e|ing|ed)\b", "suicide"),
-    (r"\bcatch(ing)? the bus\b", "kill myself"),
-    (r"\bs\s*/\s*h\b", "self harm"),
-    (r"\bs\s*/\s*i\b", "self injury"),
-    (r"\bk\s*/\s*s\b", "kill myself"),
-    (r"\bkermit\b", "kill myself"),
-    (r"\bo\.\s*d\.?(?=\s|$)", "overdose"),
-    (r"\bgrippy sock\b", "psychiatric"),
-    (r"\b(the )?(long|big|eternal|endless|forever) (nap|sleep|rest)\b", "death"),
-    (r"\bsh'?d\b", "self harmed"),
-    (r"\bsh'?ing\b", "self harming"),
-)
-# Emoji people use for the things they cannot bring themselves to write.
-EMOJI = {"💊": " pills ", "🔪": " knife ", "🩸": " blood ", "🪢": " rope ", "🔫": " gun ",
-         "⚰️": " coffin ", "⚰": " coffin ", "🪦": " grave ", "☠️": " death ", "☠": " death "}
-WORDS = {
-    "kms": "kill myself", "kys": "kill yourself", "ctb": "kill myself", "sui": "suicide",
-    "suicde": "suicide", "sucide": "suicide", "suiside": "suicide", "suicid": "suicide",
-    "sucidal": "suicidal", "suicdal": "suicidal", "suicidel": "suicidal", "suisidal": "suicidal",
-    "sewercide": "suicide", "kil": "kill", "kiling": "killing", "myslef": "myself", "mysef": "myself", "myslf": "myself",
-    "meself": "myself", "mysel": "myself", "pils": "pills", "overdoze": "overdose",
-    "ovedose": "overdose", "overdos": "overdose", "od'd": "overdosed", "oded": "overdosed",
-    "selfharm": "self harm", "self-harm": "self harm", "wnt": "want", "wna": "wanna",
-    "dieee": "die", "ded": "dead", "rn": "right now", "tn": "tonight", "2nite": "tonight",
-    "tonite": "tonight", "2day": "today", "u": "you", "ur": "your", "bc": "because",
-}
-_TOKEN = re.compile(r"\S+")
-# "sucide", "suicidial", "sooicide", "suiscide": the letters of the word, a little out of place
-_SUICIDE_TYPO = re.compile(r"s[uoi]{1,3}[cs]{1,2}[iy]{0,2}[dt]{1,2}(e|es|al|ial|le|el)")
-_EDGE = re.compile(r"^([^\w*@$!|]*)(.*?)([^\w*@$!|]*)$", re.UNICODE)
-_SQUEEZE = re.compile(r"(.)\1+")
-
-
-def _squeeze(word: str) -> str:
-    return _SQUEEZE.sub(r"\1", word)
-
-
-_SQUEEZED = {_squeeze(w): w for w in LEXICON}
-
-
-def _censored(word: str) -> str | None:
-    """A lexicon word that a token with * or _ for letters stands for ("k*ll", "s**cide")."""
-    pattern = re.compile("^" + re.sub(r"[*_]+", ".{1,3}", re.escape(word).replace(r"\*", "*")) + "$")
-    hits = [w for w in LEXICON if pattern.match(w)]
-    return hits[0] if len(hits) == 1 or (hits and len(set(hits)) == 1) else None
-
-
-def _fix_token(token: str) -> str:
-    lead, core, tail = _EDGE.match(token).groups()
-    if not core:
-        return token
-    word = core
-    if re.search(r"[a-z]", word) and re.search(r"[0-9@$!|€]", word) and not re.fullmatch(
-            r"\d+(st|nd|rd|th|am|pm|s|yo|mg|ml|h|x|k|kg|lbs?)", word):
-        word = word.translate(_LEET)
-    if "*" in word or ("_" in word and re.search(r"[a-z]_+[a-z]", word)):
-        word = _censored(word) or word.replace("*", "")
-    if re.search(r"(.)\1\1", word):
-        word = _SQUEEZED.get(_squeeze(word), re.sub(r"(.)\1{2,}", r"\1\1", word))
-    word = WORDS.get(word, word)
-    if word not in ("suicide", "suicidal") and _SUICIDE_TYPO.fullmatch(word):
-        word = "suicidal" if word.endswith(("al", "el", "le")) else "suicide"
-    return lead + word + tail
-
-
-def _join_spaced(text: str) -> str:
-    """Rejoin words written a letter at a time: "k m s", "s u i c i d e", "s.u.i.c.i.d.e"."""
-    text = re.sub(r"\b(?:[a-z][.\-_]){3,}[a-z]\b", lambda m: re.sub(r"[.\-_]", "", m.group()), text)
-    return re.sub(r"\b(?:[a-z] ){2,}[a-z]\b", lambda m: m.group().replace(" ", ""), text)
-
-
-def normalise(text: str) -> str:
-    """Lower-cased text with hidden, stretched and slang crisis words made plain."""
-    text = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'")
-    for emoji, word in EMOJI.items():
-        if emoji in text:
-            text = text.replace(emoji, word)
-    text = _join_spaced(text)
-    text = " ".join(_fix_token(t) for t in _TOKEN.findall(text))
-    for pattern, plain in PHRASES:
-        text = re.sub(pattern, plain, text)
-    return text
-
+from bot.clinic.textnorm import EMOJI, LEXICON, PHRASES, WORDS, normalise  # noqa: F401 (re-exported)
 
 # --- other languages -----------------------------------------------------------------
 
@@ -123,16 +27,49 @@ SCRIPTS = (  # (language, first code point, last code point)
 )
 UKRAINIAN_LETTERS = set("іїєґ")
 FUNCTION_WORDS = {
-    "en": (["the", "and", "i", "to", "you", "my", "me", "is", "a", "it", "of", "that", "in", "not", "this", "what", "how", "do", "have", "be", "but", "so", "on", "for", "with", "just", "can", "we", "are", "was", "im", "its", "at", "about", "as", "well", "or", "does", "if", "he", "she", "they", "his", "her", "our", "your", "it's", "i'm", "don't", "can't", "will", "would", "should"]),
-    "es": ["el", "la", "los", "las", "que", "de", "y", "en", "un", "una", "no", "me", "mi", "por", "para", "con", "es", "pero", "muy", "estoy", "yo", "lo", "ya"],
-    "fr": ["le", "la", "les", "de", "et", "je", "un", "une", "est", "pas", "que", "mon", "ma", "me", "pour", "avec", "ce", "suis", "il", "elle", "tout", "veux", "plus", "jsuis", "j'ai"],
-    "de": ["der", "die", "das", "und", "ich", "nicht", "ist", "ein", "eine", "mich", "mir", "mein", "meine", "zu", "mit", "auf", "es", "wie"],
-    "pt": ["o", "a", "os", "as", "que", "de", "e", "um", "uma", "não", "eu", "meu", "minha", "com", "para", "por", "estou", "tô", "muito", "já", "só", "mais", "quero"],
-    "it": ["il", "la", "che", "di", "e", "un", "una", "non", "mi", "sono", "per", "con", "ho", "è", "lo", "gli", "ma", "mio", "mia", "ce", "più"],
-    "pl": ["i", "nie", "się", "że", "to", "jest", "na", "mi", "mnie", "mój", "moja", "już", "jak", "z", "do", "w", "co"],
-    "tr": ["ve", "bir", "bu", "ben", "beni", "benim", "çok", "ne", "için", "ama", "da", "de", "mi", "değil", "artık", "bütün", "şu"],
-    "nl": ["de", "het", "een", "en", "ik", "niet", "is", "van", "dat", "mijn", "ben", "je", "met", "op"],
+    "en": ["the", "and", "i", "to", "you", "my", "me", "is", "a", "it", "of", "that", "in", "not",
+        "this", "what", "how", "do", "have", "be", "but", "so", "on", "for", "with", "just",
+        "can", "we", "are", "was", "im", "its", "at", "about", "as", "well", "or", "does", "if",
+        "he", "she", "they", "his", "her", "our", "your", "it's", "i'm", "don't", "can't", "will",
+        "would", "should", "no", "yes", "right", "please", "pls", "say", "said", "like", "get",
+        "got", "want", "need", "feel", "am", "been", "had", "has", "did", "there", "when", "why",
+        "who", "all", "any", "some", "from", "by", "up", "out", "really", "very", "more", "know",
+        "think", "go", "going", "an", "them", "him", "after", "before", "today", "tonight",
+        "week", "ok", "okay", "thanks", "hi", "hey", "help", "sorry", "lol", "tbh", "idk", "dont",
+        "cant", "ive", "homework", "session", "therapy", "therapist", "again", "still", "anymore",
+        "because"],
+    "es": ["el", "la", "los", "las", "que", "de", "y", "en", "un", "una", "no", "me", "mi", "por",
+        "para", "con", "es", "pero", "muy", "estoy", "yo", "lo", "ya", "del", "al", "hoy",
+        "tengo", "porque", "también", "nada", "esta", "está", "eso", "esto", "como", "quiero",
+        "hola", "mis", "su", "sus", "le", "se", "te", "ayer", "gracias", "tu", "usted"],
+    "fr": ["le", "la", "les", "de", "et", "je", "un", "une", "est", "pas", "que", "mon", "ma", "me",
+        "pour", "avec", "ce", "suis", "il", "elle", "tout", "veux", "plus", "jsuis", "j'ai", "du",
+        "des", "au", "aux", "mais", "ne", "c'est", "ça", "moi", "toi", "vous", "nous", "bonjour",
+        "merci", "très", "aussi", "rien", "hier", "cette", "sur", "dans", "qui", "tu", "j'en",
+        "m'a"],
+    "de": ["der", "die", "das", "und", "ich", "nicht", "ist", "ein", "eine", "mich", "mir", "mein",
+        "meine", "zu", "mit", "auf", "es", "wie", "den", "dem", "des", "bin", "du", "sie", "er",
+        "wir", "auch", "aber", "noch", "schon", "nur", "hab", "habe", "kann", "heute", "gestern",
+        "hallo", "danke", "sehr", "wenn", "weil", "dass", "oder", "ob"],
+    "pt": ["o", "a", "os", "as", "que", "de", "e", "um", "uma", "não", "eu", "meu", "minha", "com",
+        "para", "por", "estou", "tô", "muito", "já", "só", "mais", "quero", "me", "no", "na",
+        "da", "dos", "das", "hoje", "tenho", "você", "voce", "isso", "ele", "ela", "também",
+        "mas", "obrigado", "obrigada", "olá", "oi", "está", "tá", "pra", "porque", "nada",
+        "ontem", "sei"],
+    "it": ["il", "la", "che", "di", "e", "un", "una", "non", "mi", "sono", "per", "con", "ho", "è",
+        "lo", "gli", "ma", "mio", "mia", "ce", "più", "sto", "scusa", "ciao", "questo", "questa",
+        "momento", "della", "dell", "nel", "del", "hai", "anche", "perché", "sempre", "oggi",
+        "ieri", "grazie", "molto", "ancora", "volevo", "sei"],
+    "pl": ["i", "nie", "się", "że", "to", "jest", "na", "mi", "mnie", "mój", "moja", "już", "jak",
+        "z", "do", "w", "co", "jestem", "mam", "nic", "ale", "tak", "dzisiaj", "bardzo", "czy",
+        "tylko", "jeszcze", "moje", "dzień", "dobry", "cześć"],
+    "tr": ["ve", "bir", "bu", "ben", "beni", "benim", "çok", "ne", "için", "ama", "da", "de", "mi",
+        "değil", "artık", "bütün", "şu", "merhaba", "bugün", "sen", "var", "yok", "gibi", "daha",
+        "bana", "bunu", "şimdi"],
+    "nl": ["de", "het", "een", "en", "ik", "niet", "is", "van", "dat", "mijn", "ben", "je", "met",
+        "op", "hij", "zij", "wij", "maar", "ook", "nog", "heb", "hebt", "vandaag", "hallo", "wat"],
 }
+_FUNCTION_SETS = {lang: frozenset(words) for lang, words in FUNCTION_WORDS.items()}
 # Letters that only some Latin-script languages use: each one found counts as a word.
 LETTER_HINTS = {"tr": "ğşıİ", "pl": "ąęłńśźżć", "pt": "ãõ", "de": "ßä", "es": "ñ¿¡",
                 "fr": "œèêëçàù", "it": "ìò"}
@@ -161,7 +98,7 @@ def language(text: str) -> str:
     words = [w.lower() for w in _WORDS_RE.findall(text)]
     if len(words) < 2:
         return "en"
-    scores = {lang: sum(w in vocab for w in words) for lang, vocab in FUNCTION_WORDS.items()}
+    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _FUNCTION_SETS.items()}
     for lang, letters_of in LETTER_HINTS.items():
         scores[lang] += min(2, sum(ch in letters_of for ch in text))
     best = max(scores, key=scores.get)
@@ -170,71 +107,153 @@ def language(text: str) -> str:
     return "en"
 
 
-# (category, regex) per language. Written for recall: any of these in a message in that
-# language is a crisis.
+# (category, regex) per language, tried in order: the first that matches names the category.
+# Written for recall, from our own wording of each kind of crisis (not from any evaluation
+# set): any of these in a message in that language is a crisis.
 FOREIGN: dict[str, tuple[tuple[str, str], ...]] = {
-    "es": (("overdose", r"pastillas|sobredosis|me tom[eé] (todo|toda|como)|veneno"),
-           ("self_harm", r"me (corto|cort[eé]|he cortado|lastimo)|cortarme|autolesi"),
-           ("abuse", r"me (pega|golpea|amenaz|viol)|me encierra|cuchillo|maltrat"),
+    "es": (("medical", (r"no (para|deja) de sangrar|sangrando mucho|mucha sangre|no puedo respirar|"
+                        r"dolor (fuerte )?en el pecho|se desmay|me desmay|convulsi|inconsciente")),
+           ("overdose", (r"pastillas|sobredosis|me tom[eé] (todo|toda|todas|todos|como|un frasco|una caja|"
+                         r"el frasco|la caja)|me trag[ué]|veneno|envenen|frasco entero|caja entera|"
+                         r"me tom[eé] .{0,20}(cloro|lej[ií]a)")),
+           ("self_harm", (r"me (corto|cort[eé]|he cortado|estoy cortando|lastimo|lastim[eé]|quem[eé]|"
+                          r"quemo)|cortarme|autolesi|me hago daño|me hice daño|navaja|cuchilla")),
+           ("abuse", (r"me (pega|peg[oó]|golpea|golpe[oó]|amenaz|viol|encierra|encerr[oó]|ahorc|"
+                      r"maltrata|quit[oó] (el|mi) (tel[eé]fono|celular|pasaporte))|cuchillo|maltrat|"
+                      r"(me|nos) (va|van) a matar|me quiere matar|lo denuncio me mata|me mata si|"
+                      r"no me deja salir|estoy escondid|abus[oó] de m[ií]")),
+           ("harm_others", r"(quiero|voy a|ganas de) (matarlo|matarla|matarlos|hacerle daño)"),
+           ("psychosis", r"(las|unas) voces me (dicen|ordenan|piden)|voces que me (dicen|ordenan)"),
            ("suicide", (r"matarme|suicid|quitarme la vida|no quiero (seguir )?vivir|quiero morir|"
-                       r"morirme|desaparecer|acabar con todo|no aguanto|ya no puedo m[aá]s"))),
-    "fr": (("overdose", r"aval[ée]|comprim[ée]s|cachets|m[ée]docs|bo[iî]te de"),
-           ("self_harm", r"me scarifi|me coup|me mutil|me faire du mal"),
-           ("abuse", r"me frappe|me bat|me menace|m'enferme|viol[ée]"),
-           ("plan", r"tout pr[ée]par[ée]|dire adieu|lettre d'adieu"),
+                        r"me quiero morir|morirme|desaparecer|acabar con todo|acabar con mi vida|"
+                        r"no aguanto|ya no puedo m[aá]s|dejar de existir|no quiero existir|"
+                        r"no despertar|mejor (estar|estar[ií]a) muert|mejor sin m[ií]|"
+                        r"ya no quiero estar aqu[ií]|no vale la pena vivir")),
+           ("plan", (r"carta de despedida|despedirme de|ahorcarme|una soga|tirarme (de|del|desde|al)|"
+                     r"aventarme|lanzarme (de|del|desde)|(tengo|ya est[aá]) todo (planeado|preparado)"))),
+    "fr": (("medical", (r"[çc]a saigne|je saigne|saigne (beaucoup|encore|trop)|saignement|"
+                        r"le sang (ne )?s'arr[eê]te|respire (plus|pas|mal)|(du )?mal [àa] respirer|"
+                        r"douleur (dans|[àa]) la poitrine|[ée]vanoui|convulsion|inconscient")),
+           ("overdose", (r"aval[ée]|comprim[ée]s|cachets|m[ée]docs|(tous|toutes) (mes|les) m[ée]dicaments|bo[iî]te de|"
+                         r"bo[iî]te enti[eè]re|surdose|overdose|empoisonn|bu de la javel")),
+           ("self_harm", (r"me scarifi|scarifi|me coup|me mutil|me faire du mal|me br[uû]l|"
+                          r"automutil|lame de rasoir|rasoir")),
+           ("abuse", (r"me frappe|me bat|m'a (frapp|battu|cogn|gifl|viol|enferm|[ée]trangl)|me menace|"
+                      r"m'enferme|viol[ée]|me cogne|m'[ée]trangl|va me tuer|me tuer si|"
+                      r"m'emp[eê]che de sortir|m'a pris mon (t[ée]l[ée]phone|passeport)")),
+           ("harm_others", r"(envie de|vais|veux) (le|la|les) tuer|faire du mal [àa] (mon|ma) b[ée]b[ée]"),
+           ("psychosis", r"(les|des) voix (me|qui me) (disent|ordonnent|demandent)"),
+           ("plan", r"tout pr[ée]par[ée]|dire adieu|lettre d'adieu|me pendre|sauter (du|d'un|de la|par)|me jeter (du|d'un|de la|sous|par)"),
            ("suicide", (r"me tuer|suicid|mourir|crever|en finir|plus vivre|plus envie de vivre|"
-                       r"disparaître"))),
-    "de": (("overdose", r"tabletten|pillen|überdosis|vergiftet"),
-           ("self_harm", r"ritze|geritzt|schneide mich|verletze mich"),
-           ("abuse", r"schlägt mich|schlug mich|sperrt mich|bringt mich um|droht|vergewaltig"),
-           ("plan", r"verabschieden|abschiedsbrief|brücke|springe"),
+                        r"dispara[iî]tre|foutre en l'air|mettre fin [àa] (mes jours|ma vie)|"
+                        r"plus me r[ée]veiller|pas me r[ée]veiller|mieux sans moi|plus capable de vivre|"
+                        r"je veux plus (vivre|exister)"))),
+    "de": (("medical", (r"h[öo]rt nicht auf zu bluten|blutet (stark|sehr|immer noch)|viel blut|"
+                        r"kann nicht (mehr )?atmen|keine luft|brustschmerz|schmerzen in der brust|"
+                        r"bewusstlos|ohnm[äa]chtig|krampfanfall")),
+           ("overdose", (r"tabletten|pillen|[üu]berdosis|vergiftet|ganze packung|schlaftabletten|"
+                         r"alle (meine )?medikamente|medikamente (genommen|geschluckt)")),
+           ("self_harm", r"ritze|geritzt|schneide mich|verletze mich|selbstverletz|rasierklinge"),
+           ("abuse", (r"schl[äa]gt mich|schlug mich|(hat )?mich geschlagen|sperrt mich|eingesperrt|"
+                      r"bringt mich um|droht|vergewaltig|w[üu]rgt|gew[üu]rgt|verpr[üu]gelt|"
+                      r"l[äa]sst mich nicht (raus|gehen|weg)|nimmt mir (das|mein|die)")),
+           ("harm_others", r"(will|werde|m[öo]chte) (ihn|sie) umbringen|meinem baby (weh|etwas)"),
+           ("psychosis", r"stimmen (sagen|befehlen|verlangen)|die stimmen"),
+           ("plan", r"verabschieden|abschiedsbrief|br[üu]cke|springe|springen|strick|aufh[äa]ngen|alles vorbereitet"),
            ("suicide", (r"umbringen|bringe? mich um|selbstmord|suizid|sterben|nicht mehr leben|"
-                       r"nicht mehr aufwachen|nicht mehr aufzuwachen|tot sein"))),
-    "pt": (("overdose", r"rem[eé]dios|comprimidos|p[ií]lulas|overdose"),
-           ("self_harm", r"me cortar|cortar-me|me corto|me cortei|me machuc"),
-           ("abuse", r"me bate|me bateu|me trancou|me amea[cç]|estupr"),
+                        r"nicht mehr aufwachen|nicht mehr aufzuwachen|tot sein|lebensm[üu]de|"
+                        r"(ob|dass) ich .{0,30}noch lebe|mein leben beenden|allem ein ende|"
+                        r"alle w[äa]ren besser dran"))),
+    "pt": (("medical", (r"sangrando muito|(o )?sangue n[aã]o (para|p[aá]ra)|n[aã]o (consigo|to|t[oô]) "
+                        r"(conseguindo )?respirar|dor no peito|desmai|convuls|inconsciente")),
+           ("overdose", (r"rem[eé]dios|comprimidos|p[ií]lulas|overdose|veneno|envenen|cartela|"
+                         r"tomei (tudo|todos|todas|uma caixa)")),
+           ("self_harm", (r"me cortar|cortar-me|me corto|me cortei|me cortando|me machuc|automutil|"
+                          r"gilete|l[aâ]mina")),
+           ("abuse", (r"me bate|me bateu|me trancou|me tranca|me amea[cç]|estupr|me agride|me agrediu|"
+                      r"me espanca|apanho|tirou meu (celular|telefone|passaporte)|n[aã]o me deixa sair|"
+                      r"vai me matar|me enforc")),
+           ("harm_others", r"(quero|vou) matar (ele|ela)|machucar (o|meu) (beb[eê]|filho)"),
+           ("psychosis", r"(as )?vozes (me )?(mandam|dizem|ordenam)"),
            ("suicide", (r"me matar|matar-me|suic[ií]d|morrer|n[aã]o aguento|acabar com tudo|"
-                       r"n[aã]o quero (mais )?viver|n[aã]o vou estar aqui"))),
-    "it": (("overdose", r"pillole|gocce|pastiglie|farmaci|overdose"),
-           ("self_harm", r"tagliat|mi taglio|autolesion"),
-           ("abuse", r"mi picchia|mani addosso|mi minaccia|mi chiude|violent"),
+                        r"n[aã]o quero (mais )?viver|n[aã]o vou estar aqui|quero sumir|desaparecer|"
+                        r"tirar (a )?minha (pr[oó]pria )?vida|melhor sem mim|n[aã]o acordar")),
+           ("plan", r"carta de despedida|me despedir|me jogar|me enforcar|(tudo|j[aá]) (planejado|preparado)")),
+    "it": (("medical", (r"non (smette|si ferma) di sanguinare|sanguin|perdo sangue|"
+                        r"non riesco a respirare|dolore al petto|svenut|convulsion|privo di sensi")),
+           ("overdose", (r"pillole|gocce|pastiglie|farmaci|overdose|compresse|scatola intera|veleno|"
+                         r"avvelenat|candeggina")),
+           ("self_harm", (r"tagliat|mi taglio|mi sto tagliando|tagliarmi|autolesion|lametta|"
+                          r"mi sono bruciat|bruciarmi|farmi del male|mi faccio del male")),
+           ("abuse", (r"mi picchia|mani addosso|mani al collo|mi minaccia|mi chiude|violent|"
+                      r"mi ha (picchiat|chius|minacciat|stuprat)|mi controlla|non mi lascia uscire|"
+                      r"stupr|mi ammazza|mi uccider[àa]")),
+           ("harm_others", r"(ucciderlo|ucciderla|ammazzarlo|ammazzarla|fare del male al (bambino|mio))"),
+           ("psychosis", r"(le )?voci (mi )?(dicono|ordinano)|voci che mi"),
            ("suicide", (r"uccidermi|ammazzarmi|suicid|morire|farla finita|faccio finita|"
-                       r"non ce la faccio|paura di me stess"))),
-    "ar": (("overdose", r"حبوب|الحبوب|دواء|أدوية"),
-           ("self_harm", r"جرحت نفسي|أجرح نفسي|اجرح نفسي"),
-           ("abuse", r"يضربني|بالقتل|يهددني|هددني"),
-           ("suicide", (r"انتحار|الانتحار|أقتل نفسي|اقتل نفسي|أنهي حياتي|انهي حياتي|أموت|"
-                       r"ما عدت أتحمل|ما عدت اتحمل"))),
-    "hi": (("overdose", r"गोलियां|गोलियाँ|गोली|दवाई|ज़हर|जहर"),
-           ("self_harm", r"ब्लेड|काट लिया|काटा"),
-           ("abuse", r"मारता|मार देगा|पीटता|धमकी"),
+                        r"non ce la faccio|paura di me stess|togliermi la vita|non voglio pi[uù] vivere|"
+                        r"sparire|meglio senza di me|non svegliarmi")),
+           ("plan", r"buttarmi|gettarmi|lanciarmi|saltare gi[uù]|lettera d'addio|dire addio|impiccarmi|(ho )?(gi[aà] )?preparato tutto")),
+    "ar": (("medical", r"الدم ما وقف|الدم لا يتوقف|نزيف|ما اقدر اتنفس|لا أستطيع التنفس|لا استطيع التنفس|ألم في صدري|الم في صدري|أغمي|اغمي"),
+           ("overdose", r"حبوب|الحبوب|دواء|أدوية|ادوية|بلعت|تسمم"),
+           ("self_harm", r"جرحت نفسي|أجرح نفسي|اجرح نفسي|جرحت يدي|بالموس|شفرة|أذيت نفسي|اذيت نفسي"),
+           ("abuse", r"يضربني|ضربني|بالقتل|يهددني|هددني|يحبسني|حبسني|أخذ جوازي|اخذ جوازي|أخذ جوالي|اخذ جوالي|لا يسمح لي بالخروج|اغتصب"),
+           ("suicide", (r"انتحار|الانتحار|أقتل نفسي|اقتل نفسي|أنهي حياتي|انهي حياتي|أموت|اموت|"
+                        r"ما عدت أتحمل|ما عدت اتحمل|لا أريد أن أعيش|لا اريد ان اعيش|ما بدي عيش|"
+                        r"أرمي نفسي|ارمي نفسي|أشنق|اشنق")),
+           ("plan", r"رسالة وداع|حبل")),
+    "hi": (("medical", r"खून रुक नहीं|खून बंद नहीं|सांस नहीं|साँस नहीं|सीने में दर्द|बेहोश"),
+           ("overdose", r"गोलियां|गोलियाँ|गोली|दवाई|दवा खा|ज़हर|जहर|पूरी शीशी"),
+           ("self_harm", r"ब्लेड|काट लिया|काटा|नस काट|हाथ काट|खुद को चोट"),
+           ("abuse", r"मारता|मार देगा|पीटता|पीटती|धमकी|जान से मार|बंद कर दिया|बलात्कार"),
            ("suicide", (r"आत्महत्या|मरना|मर जाना|जीना नहीं|जीने का मन नहीं|खत्म कर|ख़त्म कर|"
-                       r"छत पर|मर चुकी|मर चुका"))),
-    "zh": (("overdose", r"安眠药|安眠藥|药|藥|一整瓶"),
-           ("self_harm", r"割|自残|自殘"),
-           ("abuse", r"打我|杀了我|殺了我|家暴"),
-           ("plan", r"遗书|遺書|跳楼|跳樓"),
-           ("suicide", r"自杀|自殺|不想活|结束|結束|撐不下去|撑不下去|去死")),
-    "ru": (("overdose", r"таблетк|выпил[аи]? вс|отравил"),
-           ("self_harm", r"режусь|порезал|резать себя"),
-           ("abuse", r"бь[её]т|убь[её]т|избил|забрал телефон"),
+                        r"छत पर|मर चुकी|मर चुका|मर जाऊं|मर जाऊँ|खुद को मार|ख़ुद को मार|ज़िंदगी खत्म|जिंदगी खत्म")),
+           ("plan", r"कूद जा|कूदने|फांसी|फाँसी|रस्सी")),
+    "zh": (("medical", r"血止不住|血一直流|喘不过气|喘不過氣|不能呼吸|无法呼吸|無法呼吸|胸口疼|胸口痛|昏倒|晕倒|暈倒"),
+           ("overdose", r"安眠药|安眠藥|药|藥|一整瓶|农药|農藥"),
+           ("self_harm", r"割|自残|自殘|伤害自己|傷害自己|刀片"),
+           ("abuse", r"打我|杀了我|殺了我|家暴|锁在|鎖在|威胁|威脅|强奸|強姦"),
+           ("plan", r"遗书|遺書|跳楼|跳樓|楼顶|樓頂|天台|跳下去|上吊|绳子|繩子"),
+           ("suicide", r"自杀|自殺|不想活|结束|結束|撐不下去|撑不下去|去死|想死|活不下去|了结|了結")),
+    "ru": (("medical", r"кровь не останавл|не могу дышать|задыхаюсь|боль в груди|без сознания|потерял[аи]? сознание"),
+           ("overdose", r"таблетк|выпил[аи]? вс|отравил|наглотал|снотворн"),
+           ("self_harm", r"режусь|порезал|резать себя|лезви|вскрыть вены|режу себя"),
+           ("abuse", (r"бь[её]т|убь[её]т|избил|забрал (телефон|паспорт|документы)|запер|не выпускает|"
+                      r"угрожа|изнасил|душил")),
            ("suicide", (r"убить себя|покончить|суицид|самоубий|не хочу жить|вс[её] законч|"
-                       r"прыгнуть|крыше"))),
-    "uk": (("overdose", r"пігулк|таблетк|випил[аи]? вс"),
-           ("self_harm", r"ріжу|порізал"),
-           ("abuse", r"б'є|бив|вб'є|побив"),
+                        r"прыгнуть|крыше|хочу умереть|нет смысла жить|лучше без меня|не проснуться|"
+                        r"повеситься|сдохнуть")),
+           ("plan", r"предсмертн|прощальн|верёвк|веревк|подоконник")),
+    "uk": (("medical", r"кров не зупиня|не можу дихати|задихаюс|біль у грудях|без свідомості"),
+           ("overdose", r"пігулк|таблетк|випил[аи]? вс|отруїл|наковтал"),
+           ("self_harm", r"ріжу|порізал|лезо|різати себе"),
+           ("abuse", r"б'є|бив|вб'є|побив|погрожу|замкну|забрав (телефон|паспорт)|зґвалт"),
            ("suicide", (r"не хочу жити|самогубств|вбити себе|вс[еі] закінчу|сенсу жити|"
-                       r"зробити крок|всім буде краще без мене"))),
-    "pl": (("overdose", r"tabletk|opakowanie leków|leków|lekow"),
-           ("self_harm", r"tnę się|pocięłam|pociąłem|okaleczam"),
-           ("abuse", r"bije|pobił|zabije|grozi"),
-           ("suicide", r"zabić się|się zabić|zabic sie|samobój|nie chcę (już )?żyć|nie chce (juz )?zyc")),
-    "tr": (("overdose", r"ilaç|hap"),
-           ("self_harm", r"kendimi kes|jilet"),
-           ("abuse", r"dövüyor|dövdü|izin vermiyor|kilitle"),
-           ("suicide", r"intihar|yaşamak istemiyorum|ölmek|kendimi öldür|bitireceğim|ip bile aldım")),
+                        r"зробити крок|всім буде краще без мене|покінчити|накласти на себе руки|"
+                        r"хочу померти|стрибн|на даху|підвіконн|повіситис")),
+           ("plan", r"прощальн|мотузк")),
+    "pl": (("medical", r"krew (nie|leci)|krwawi|nie mog[eę] oddycha|dusz[eę] si[eę]|b[oó]l w klatce|zemdla|nieprzytomn"),
+           ("overdose", r"tabletk|opakowanie lek[oó]w|lek[oó]w|łyknęłam|połknęłam|połknąłem|przedawkow"),
+           ("self_harm", r"tnę się|tne sie|pocięłam|pociąłem|okaleczam|żyletk|zyletk|cięłam"),
+           ("abuse", r"bije|pobił|zabije|grozi|zamknął mnie|zabrał mi (telefon|paszport)|zgwałc|dusił"),
+           ("suicide", (r"zabić się|się zabić|zabic sie|samobój|nie chcę (już )?żyć|nie chce (juz )?zyc|"
+                        r"umrzeć|umrzec|skończyć ze sobą|odebrać sobie życie|lepiej beze mnie|"
+                        r"skoczyć z|skoczyc z|powiesić")),
+           ("plan", r"list pożegnaln|pożegnać się|wszystko przygotowane|sznur")),
+    "tr": (("medical", r"kan durmuyor|kanama durmuyor|nefes alamıyorum|göğsüm ağrıyor|bayıldı|bilinci kapalı"),
+           ("overdose", r"ilaç|\bhap(lar|ları|ı)?\b|zehir|çamaşır suyu"),
+           ("self_harm", r"kendimi (yine |gene |tekrar )?kes|jilet|bileğimi kes|kendime zarar"),
+           ("abuse", r"dövüyor|dövdü|izin vermiyor|kilitle|öldürecek|tehdit|tecavüz|telefonumu aldı"),
+           ("suicide", (r"intihar|yaşamak istemiyorum|ölmek|kendimi öldür|bitireceğim|canıma kıy|"
+                        r"hayatıma son|yaşamanın anlamı yok|(köprüden|çatıdan|balkondan) atla")),
+           ("plan", r"ip bile aldım|ip aldım|veda mektub|vedalaş")),
 }
-_FOREIGN = {lang: tuple((cat, re.compile(rx)) for cat, rx in rows) for lang, rows in FOREIGN.items()}
+# A body in danger first, then voices giving commands (their "hurt yourself" is psychosis,
+# not self-harm), then each language's own order.
+_FIRST = {"medical": 0, "psychosis": 1}
+_FOREIGN = {lang: tuple((cat, re.compile(rx)) for cat, rx in
+                        sorted(rows, key=lambda row: _FIRST.get(row[0], 2)))
+            for lang, rows in FOREIGN.items()}
 
 
 def foreign_crisis(text: str, lang: str | None = None) -> str | None:

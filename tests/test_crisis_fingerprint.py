@@ -1,0 +1,39 @@
+"""Rasa's training cache sees the crisis detector's negatives file (fingerprint_addon)."""
+
+from __future__ import annotations
+
+from rasa.engine.training import fingerprinting
+
+from bot.rasa_ext.nlu.crisis import CrisisDetector
+
+
+def _key(config: dict) -> str:
+    """The fingerprint key Rasa computes for the detector's node (same inputs every time)."""
+    return fingerprinting.calculate_fingerprint_key(CrisisDetector, config, inputs={})
+
+
+def test_a_change_to_the_negatives_file_changes_the_fingerprint(tmp_path):
+    negatives = tmp_path / "negatives.txt"
+    negatives.write_text("# everyday talk\nmy feet are killing me\n", encoding="utf-8")
+    config = {**CrisisDetector.get_default_config(), "negatives_file": str(negatives)}
+    before_addon, before_key = CrisisDetector.fingerprint_addon(config), _key(config)
+    assert CrisisDetector.fingerprint_addon(config) == before_addon  # stable
+    assert _key(config) == before_key
+
+    negatives.write_text("# everyday talk\nmy feet are killing me\nphoned my brother\n",
+                         encoding="utf-8")
+    assert CrisisDetector.fingerprint_addon(config) != before_addon
+    assert _key(config) != before_key  # Rasa retrains the detector, no --force needed
+
+    negatives.unlink()
+    missing = CrisisDetector.fingerprint_addon(config)
+    assert missing not in (before_addon, None)
+
+
+def test_the_default_config_fingerprints_the_repository_negatives_file(monkeypatch):
+    from tests.helpers import REPO
+
+    monkeypatch.chdir(REPO)
+    addon = CrisisDetector.fingerprint_addon({})
+    assert addon == CrisisDetector.fingerprint_addon(CrisisDetector.get_default_config())
+    assert addon != CrisisDetector.fingerprint_addon({"negatives_file": "no/such/file.txt"})
