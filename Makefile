@@ -20,13 +20,18 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED = false
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: help setup run run-scaled test eval bench lint clean system-deps
+.PHONY: help setup run run-scaled test eval bench lint clean system-deps \
+        validate shell interactive test-stories
 help:
 	@echo "make run    set up, train when data changed, start the assistant"
 	@echo "make run-scaled  the same, scaled out: RASA=2 Rasa servers behind nginx (docs/scaling.md)"
 	@echo "make test   set up and run every test"
 	@echo "make eval   5-fold NLU cross-validation, report in docs/"
 	@echo "make bench  benchmarks, numbers for docs/benchmarks.md"
+	@echo "make validate      check the domain, NLU data, stories and rules (rasa data validate)"
+	@echo "make shell         talk to the trained model in the terminal (with the action server)"
+	@echo "make interactive   write new stories by talking to the bot (rasa interactive)"
+	@echo "make test-stories  run the test stories in tests/stories (rasa test core)"
 
 $(STAMP): requirements.txt requirements-encoder.txt
 	@echo ">>> creating the Python 3.10 virtual environment in $(VENV)"
@@ -80,6 +85,24 @@ eval: setup
 
 bench: setup $(MODEL)
 	$(PY) scripts/bench.py
+
+# The Rasa developer's commands, no flags needed. shell, interactive and test-stories run with
+# the action server up (scripts/with_actions.py starts it on endpoints.yml's port, with the
+# shared secret, and stops it afterwards; a running `make run` is used as it is).
+WITH_ACTIONS := $(PY) scripts/with_actions.py
+
+validate: $(STAMP)
+	$(RASA) data validate
+
+shell: setup $(MODEL)
+	$(WITH_ACTIONS) $(RASA) shell -m $(MODEL)
+
+interactive: setup $(MODEL)
+	$(WITH_ACTIONS) $(RASA) interactive -m $(MODEL)
+
+test-stories: setup $(MODEL)
+	$(WITH_ACTIONS) $(RASA) test core -m $(MODEL) --stories tests/stories \
+	  --fail-on-prediction-errors --out results/test-stories
 
 lint: setup
 	$(VENV)/bin/ruff check bot actions tests scripts
