@@ -6,7 +6,10 @@ Each variant keeps config.yml's CrisisPolicy and IndexedRulePolicy and adds a le
 stories (tests/stories/heldout_*.yml, never trained on) with Rasa's own test code, so the
 accuracy is what `rasa test core` reports, and times every prediction.
 
-    PYTHONPATH=$PWD nice .venv/bin/python scripts/compare_policies.py [variant ...]
+    PYTHONPATH=$PWD nice .venv/bin/python scripts/compare_policies.py [--eval-only] [variant ...]
+
+--eval-only replays with the models already trained; --timing [variant ...] times the trained
+variants side by side in one process, story by story (a shared machine slows them alike).
 
 Results: results/compare/<variant>/ and a summary table on stdout (docs/nlu.md quotes it).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import os
 import re
 import statistics
@@ -97,7 +101,12 @@ async def evaluate(variant: str) -> dict:
     from rasa.core.test import _collect_action_executed_predictions, _create_data_generator
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
+    # Rasa's debug logging (every state of every prediction) would be timed too.
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(OUT / variant / "core.tar.gz"))
     trackers = []
     for path in HELDOUT:
@@ -109,6 +118,11 @@ async def evaluate(variant: str) -> dict:
     winners: dict[str, int] = {}
     per_prediction: list[float] = []
     per_message: list[float] = []
+    learned_nodes = [name for name, node in agent.processor.model_metadata.predict_schema
+                     .nodes.items() if name.startswith("run_") and ("Memoization" in node.uses
+                                                                    .__name__ or "TED" in
+                                                                    node.uses.__name__)]
+    learned = {"right": 0, "wrong": 0, "silent": 0}
     for repeat in range(REPEATS):
         for tracker in trackers:
             events = list(tracker.events)
@@ -120,6 +134,11 @@ async def evaluate(variant: str) -> dict:
                         per_message.append(message_time)
                     message_time = 0.0
                 if isinstance(event, ActionExecuted):
+                    if repeat == 0 and learned_nodes:
+                        guess = learned_guess(agent, partial, learned_nodes)
+                        gold = event.action_name or event.action_text
+                        learned[("right" if guess == gold else
+                                 "silent" if guess is None else "wrong")] += 1
                     start = time.perf_counter()
                     store, prediction, _ = await _collect_action_executed_predictions(
                         agent.processor, partial, event, False)
@@ -138,7 +157,9 @@ async def evaluate(variant: str) -> dict:
                             wrong.append(f"{tracker.sender_id}: expected "
                                          f"{store.action_targets[0]}, got "
                                          f"{store.action_predictions[0]} ({name})")
-                partial.update(event)
+                else:
+                    # (Rasa's function has added the action to the tracker itself)
+                    partial.update(event)
             if message_time:
                 per_message.append(message_time)
 
@@ -150,6 +171,8 @@ async def evaluate(variant: str) -> dict:
         "actions": total, "actions_correct": correct,
         "action_accuracy": round(correct / total, 4) if total else None,
         "wrong": wrong, "winning_policy": winners,
+        # the learned policy by itself, rules and crisis policy left out: where no rule applies
+        "learned_alone": learned,
         "prediction_ms_mean": round(1000 * statistics.mean(per_prediction), 2),
         "prediction_ms_p95": ms(per_prediction, 95),
         "message_ms_mean": round(1000 * statistics.mean(per_message), 2),
@@ -157,27 +180,104 @@ async def evaluate(variant: str) -> dict:
     }
 
 
-def main(variants: list[str]) -> None:
+def learned_guess(agent, tracker, nodes: list[str]) -> str | None:
+    """The learned policies' own next action (the most confident; None if none predicts)."""
+    from rasa.engine.constants import PLACEHOLDER_TRACKER
+
+    results = agent.processor.graph_runner.run(inputs={PLACEHOLDER_TRACKER: tracker},
+                                                targets=nodes)
+    best = max((results[n] for n in nodes), key=lambda p: max(p.probabilities, default=0))
+    if max(best.probabilities, default=0) <= 0:
+        return None
+    index = max(range(len(best.probabilities)), key=best.probabilities.__getitem__)
+    return agent.domain.action_names_or_texts[index]
+
+
+async def interleaved_timing(variants: list[str], repeats: int = 10) -> dict:
+    """Per-message prediction time of each variant, replaying the held-out stories in turn.
+
+    All models are loaded in one process and each story is replayed by every variant before
+    the next, so a busy machine slows every variant alike (the machine is shared).
+    """
+    from rasa.core.agent import Agent
+    from rasa.core.test import _collect_action_executed_predictions, _create_data_generator
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agents = {v: Agent.load(str(OUT / v / "core.tar.gz")) for v in variants}
+    first = agents[variants[0]]
+    trackers = []
+    for path in HELDOUT:
+        trackers += _create_data_generator(str(path), first).generate_story_trackers()
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(repeats):
+        for tracker in trackers:
+            for variant, agent in agents.items():
+                events = list(tracker.events)
+                partial = DialogueStateTracker.from_events(tracker.sender_id, events[:1],
+                                                           agent.domain.slots)
+                message = 0.0
+                for event in events[1:]:
+                    if isinstance(event, UserUttered) and message:
+                        times[variant].append(message)
+                        message = 0.0
+                    if isinstance(event, ActionExecuted):
+                        start = time.perf_counter()
+                        await _collect_action_executed_predictions(agent.processor, partial,
+                                                                   event, False)
+                        message += time.perf_counter() - start
+                    else:
+                        partial.update(event)
+                if message:
+                    times[variant].append(message)
+    return {v: {"messages": len(t), "mean_ms": round(1000 * statistics.mean(t), 1),
+                "p50_ms": round(1000 * statistics.median(t), 1),
+                "p95_ms": round(1000 * statistics.quantiles(t, n=100)[94], 1)}
+            for v, t in times.items()}
+
+
+def main(variants: list[str], eval_only: bool = False) -> None:
     if not HELDOUT:
         sys.exit("no tests/stories/heldout_*.yml")
     summary = {}
     for variant in variants:
-        print(f">>> {variant}: training", flush=True)
-        result = train(variant)
+        saved = OUT / variant / "result.json"
+        if eval_only:
+            trained = json.loads(saved.read_text()) if saved.exists() else {}
+            log = (OUT / variant / "train.log").read_text()
+            result = {"train_wall_s": trained.get("train_wall_s"),
+                      "train_components_s": component_seconds(log)}
+        else:
+            print(f">>> {variant}: training", flush=True)
+            result = train(variant)
         print(f">>> {variant}: evaluating on {', '.join(p.name for p in HELDOUT)}", flush=True)
         result |= asyncio.run(evaluate(variant))
-        (OUT / variant / "result.json").write_text(json.dumps(result, indent=2))
+        saved.write_text(json.dumps(result, indent=2))
         summary[variant] = result
         print(json.dumps(result, indent=2), flush=True)
-    print("\nvariant   accuracy (actions)  stories ok  msg ms mean/p95  learned-policy train s")
+    print("\nvariant   accuracy (actions)  stories ok  msg ms mean/p95  learned-policy train s"
+          "  learned alone right/wrong/silent")
     for variant, r in summary.items():
         learned = sum(s for c, s in r["train_components_s"].items()
                       if "Memoization" in c or "TED" in c)
         print(f"{variant:9} {r['action_accuracy']:.3f} ({r['actions_correct']}/{r['actions']})"
               f"   {r['stories'] - r['stories_failed']}/{r['stories']}"
               f"        {r['message_ms_mean']}/{r['message_ms_p95']}"
-              f"      {learned:.0f}")
+              f"      {learned:.0f}      {r['learned_alone']}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(VARIANTS))
+    args = sys.argv[1:]
+    if "--timing" in args:
+        chosen = [a for a in args if a != "--timing"] or list(VARIANTS)
+        timing = asyncio.run(interleaved_timing(chosen))
+        (OUT / "timing.json").write_text(json.dumps(timing, indent=2))
+        print(json.dumps(timing, indent=2))
+        raise SystemExit(0)
+    eval_only = "--eval-only" in args
+    args = [a for a in args if a != "--eval-only"]
+    main(args or list(VARIANTS), eval_only)

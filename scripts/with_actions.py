@@ -26,7 +26,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot import settings  # noqa: E402
+from bot import settings
 
 LOG = REPO / "var" / "log" / "action_server.log"
 
