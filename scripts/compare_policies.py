@@ -193,7 +193,7 @@ def learned_guess(agent, tracker, nodes: list[str]) -> str | None:
     return agent.domain.action_names_or_texts[index]
 
 
-async def interleaved_timing(variants: list[str], repeats: int = 10) -> dict:
+async def interleaved_timing(variants: list[str], repeats: int = REPEATS) -> dict:
     """Per-message prediction time of each variant, replaying the held-out stories in turn.
 
     All models are loaded in one process and each story is replayed by every variant before
