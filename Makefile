@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
-RASA    := $(VENV)/bin/rasa
+RASA_BIN := $(VENV)/bin/rasa
 STAMP   := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 # The internet-facing processes (web server, Telegram) run in their own environment: Python
@@ -26,7 +26,8 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED = false
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: help setup setup-dev run run-scaled test eval bench lint audit clean system-deps
+.PHONY: help setup setup-dev run run-scaled test eval bench lint audit clean system-deps \
+        validate shell interactive test-stories
 help:
 	@echo "make run    set up, train when data changed, start the assistant"
 	@echo "make run-scaled  the same, scaled out: RASA=2 Rasa servers behind nginx (docs/scaling.md)"
@@ -34,6 +35,10 @@ help:
 	@echo "make eval   5-fold NLU cross-validation, report in docs/"
 	@echo "make bench  benchmarks, numbers for docs/benchmarks.md"
 	@echo "make audit  ask PyPI's advisory service about every lock (needs the network)"
+	@echo "make validate      check the domain, NLU data, stories and rules (rasa data validate)"
+	@echo "make shell         talk to the trained model in the terminal (with the action server)"
+	@echo "make interactive   write new stories by talking to the bot (rasa interactive)"
+	@echo "make test-stories  run the test stories in tests/stories (rasa test core)"
 
 $(STAMP): requirements.txt requirements-encoder.txt
 	@echo ">>> creating the Python 3.10 virtual environment in $(VENV)"
@@ -83,7 +88,7 @@ setup-dev: setup $(DEV_STAMP)
 # it reads itself (its negatives file: CrisisDetector.fingerprint_addon), so no --force.
 $(MODEL): $(STAMP) $(SPACY) $(TRAIN_INPUTS)
 	@echo ">>> training the assistant (data or config changed)"
-	$(RASA) train --fixed-model-name ipt --out models
+	$(RASA_BIN) train --fixed-model-name ipt --out models
 	@touch $@
 
 run: setup $(MODEL)
@@ -105,6 +110,24 @@ eval: setup
 
 bench: setup $(MODEL)
 	$(PY) scripts/bench.py
+
+# The Rasa developer's commands, no flags needed. shell, interactive and test-stories run with
+# the action server up (scripts/with_actions.py starts it on endpoints.yml's port, with the
+# shared secret, and stops it afterwards; a running `make run` is used as it is).
+WITH_ACTIONS := $(PY) scripts/with_actions.py
+
+validate: $(STAMP)
+	$(RASA_BIN) data validate
+
+shell: setup $(MODEL)
+	$(WITH_ACTIONS) $(RASA_BIN) shell -m $(MODEL)
+
+interactive: setup $(MODEL)
+	$(WITH_ACTIONS) $(RASA_BIN) interactive -m $(MODEL)
+
+test-stories: setup $(MODEL)
+	$(WITH_ACTIONS) $(RASA_BIN) test core -m $(MODEL) --stories tests/stories \
+	  --fail-on-prediction-errors --out results/test-stories
 
 lint: setup-dev
 	$(VENV)/bin/ruff check bot actions tests scripts
