@@ -33,7 +33,8 @@ _spec.loader.exec_module(advisories)
 # the Rasa side's), so the store's packages are allowed there; the web server needs none.
 EDGE_MODULES = ["bot.services.web.server", "bot.services.telegram.__main__",
                 "bot.services.telegram.app", "bot.services.telegram.webhook",
-                "bot.clinic.edge_help", "bot.clinic.config", "bot.limits"]
+                "bot.clinic.edge_help", "bot.clinic.config", "bot.limits",
+                "bot.services.worker.__main__", "bot.services.worker.loop"]
 RASA_SIDE = ["rasa", "rasa_sdk", "sanic", "tensorflow", "spacy", "numpy", "socketio"]
 
 
@@ -135,13 +136,14 @@ def test_the_edge_environment_runs_the_edge_without_rasa(edge_python):
     assert done.returncode != 0 and "No module named 'rasa'" in done.stderr
 
 
-def test_the_launcher_starts_web_and_telegram_with_the_edge_python(tmp_path):
+def test_the_launcher_starts_web_telegram_and_the_worker_with_the_edge_python(tmp_path):
     edge = str(tmp_path / "edge-python")
     env = {run.EDGE_ENV: edge, "TELEGRAM_BOT_TOKEN": "1:x", "IPT_WEB_PORT": "1"}
     services = {s.name: s for s in run.plan("models/ipt.tar.gz", env)}
     assert services["web"].cmd[:3] == [edge, "-m", "bot.services.web"]
     assert services["telegram"].cmd[:3] == [edge, "-m", "bot.services.telegram"]
-    for name in ("actions", "rasa", "worker"):  # the Rasa side, and the worker (SQLAlchemy)
+    assert services["worker"].cmd[:3] == [edge, "-m", "bot.services.worker"]
+    for name in ("actions", "rasa"):  # the Rasa side
         assert services[name].cmd[0] == run.PY
     # a named interpreter that is not there: refused, before anything starts
     assert run.check_edge(env, list(services.values())) is False

@@ -89,9 +89,9 @@ def edge_services(env: dict[str, str]) -> list[Service]:
 
     They reach Rasa at RASA_URL and the web server listens on IPT_WEB_PORT (both in ``env``),
     the same whether one Rasa server runs or several behind nginx (bot/launch/scaled.py). The web
-    server and Telegram, the two processes the internet reaches, run on ``edge_python``; the
-    reminder worker reads and writes the records (SQLAlchemy, the store's models) and so
-    stays in the Rasa environment; it listens on nothing.
+    server, Telegram and the reminder worker (which sends to Telegram) run on ``edge_python``:
+    none imports Rasa; the edge lock has the store's SQLAlchemy for Telegram's update journal
+    and the worker's records.
     """
     services = []
     edge = edge_python(env)
@@ -106,7 +106,7 @@ def edge_services(env: dict[str, str]) -> list[Service]:
     if env.get("TELEGRAM_BOT_TOKEN") and _has_module("bot.services.telegram.__main__"):
         services.append(Service("telegram", [edge, "-m", "bot.services.telegram"]))
     if _has_module("bot.services.worker.__main__"):
-        services.append(Service("worker", [PY, "-m", "bot.services.worker"]))
+        services.append(Service("worker", [edge, "-m", "bot.services.worker"]))
     return services
 
 
