@@ -13,13 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clinic import between_sessions as bs
 from bot.clinic.store.db import call
-from bot.clinic.topics import button_titles, follow_up_response, suggest_topics
+from bot.clinic.topics import CONTEXT_ENTITY, button_titles, follow_up_response, suggest_topics
 
 log = logging.getLogger(__name__)
 
 
 class ActionFollowUp(Action):
-    """Answer "tell me more" or "give me an example" about the last topic asked."""
+    """Answer a follow-up ("tell me more", "the second one?", "how long does that take?")
+    in the context of the last topic asked."""
 
     def name(self) -> str:
         return "action_follow_up"
@@ -33,8 +34,11 @@ class ActionFollowUp(Action):
             for e in tracker.events
             if e.get("event") == "user"
         ][:-1]
+        cue = next((e.get("value") for e in tracker.latest_message.get("entities") or []
+                    if e.get("entity") == CONTEXT_ENTITY), None)
         dispatcher.utter_message(
-            response=follow_up_response(kind, previous, set(domain.get("responses", {})))
+            response=follow_up_response(kind, previous, set(domain.get("responses", {})),
+                                        cue=cue)
         )
         return []
 

@@ -105,3 +105,45 @@ def test_feelings_shared_by_someone_not_linked_get_no_check_in_button(chat):
     replies = chat.say("honestly this week has been rotten")
     payloads = {b["payload"] for r in replies for b in r.get("buttons", [])}
     assert replies and not payloads & {"/start_checkin", "/log_homework"}
+
+
+
+def _text(name: str) -> list[str]:
+    return domain()["responses"][name][0]["text"].split()
+
+
+def test_how_long_does_that_take_after_the_first_phase_is_about_that_phase(chat):
+    chat.say("what happens in the first phase of ipt?")
+    replies = chat.say("how long does that take?")
+    assert bot_texts(replies)[0].split() == _text("utter_duration_initial_phase")
+
+
+def test_how_long_does_ipt_take_after_the_first_phase_is_about_all_of_ipt(chat):
+    chat.say("what happens in the first phase of ipt?")
+    replies = chat.say("how long does IPT take altogether?")
+    assert bot_texts(replies)[0].split() == _text("utter_ask_duration")
+
+
+def test_the_second_one_after_the_phases_is_the_middle_phase(chat):
+    chat.say("what are the phases of IPT?")
+    replies = chat.say("and what about the second one?")
+    assert bot_texts(replies)[0].split() == _text("utter_ask_middle_phase")
+
+
+def test_the_last_one_after_the_problem_areas_is_interpersonal_deficits(chat):
+    chat.say("what are the four problem areas?")
+    replies = chat.say("the last one?")
+    assert bot_texts(replies)[0].split() == _text("utter_ask_interpersonal_deficits")
+
+
+def test_what_about_grief_after_the_problem_areas_is_the_grief_answer(chat):
+    chat.say("what are the four problem areas?")
+    replies = chat.say("what about grief?")
+    assert bot_texts(replies)[0].split() == _text("utter_ask_grief")
+
+
+def test_and_for_teenagers_after_who_it_is_for_names_the_version_for_teenagers(chat):
+    chat.say("who is IPT for?")
+    replies = chat.say("and for teenagers?")
+    said = " ".join(bot_texts(replies)).lower()
+    assert "teen" in said and "i'm made for adults" not in said
