@@ -261,3 +261,18 @@ def test_a_short_form_answer_is_not_judged_by_the_learned_layer(text):
 
 def test_a_short_message_with_an_unmistakable_word_is_still_a_crisis():
     assert stub(0.001).process([message("kms")])[0].get("intent")["name"] == "crisis_suicide"
+
+
+@pytest.mark.parametrize("text, category", [
+    # "what sort of" once matched "sort ... my? will" and got the crisis reply (session 5)
+    ("what sort of things will we do during sessions to make progress", None),
+    ("what sort of people will benefit from IPT", None),
+    ("I sorted out my will yesterday", "plan"),
+    ("sorting out my affairs so nobody has to", "plan"),
+    ("I wrote my will and a note", "plan"),
+])
+def test_sorting_a_will_is_a_plan_but_what_sort_of_is_a_question(text, category):
+    from bot.rasa_ext.nlu.crisis_patterns import best_match, build_matcher, match_labels
+
+    found = best_match(match_labels(build_matcher(nlp().vocab), nlp()(text)))
+    assert (found[0] if found else None) == category, (text, found)

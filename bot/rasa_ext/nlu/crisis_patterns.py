@@ -132,7 +132,9 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("suicide", "not_around_longer", "be|being around|here * * longer"),
     ("suicide", "point_going_on", "point of|in going|carrying|keep on|going"),
     # --- plans and preparations ---
-    ("plan", "wrote_will", "@write|make|finish|sort|update * * my? will|note|notes|letters"),
+    ("plan", "wrote_will", "@write|make|finish|update * * my? will|note|notes|letters"),
+    # "sort" only with its object right after: "what sort of things will we do" is a question
+    ("plan", "sorted_will", "@sort out? my|the will|affairs"),
     ("plan", "bought_means", "@buy|get|order|collect|save|stockpile|hoard|hide * * * rope|noose|charcoal|gun|pills|tablets|blades|ladder|poison|helium"),
     ("plan", "picked_date", "@pick|choose|set|decide * * date|day|time|night|place|spot"),
     ("plan", "tonight_the_night", "tonight|today * the night|day"),
