@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import signing
 from bot.services.web.server import STATIC, Settings, create_app
-from tests.helpers import free_port
+from tests.helpers import REPO, free_port
 
 SECRET = b"t" * 32
 CLINIC = "https://clinic.example"
@@ -151,7 +151,7 @@ def test_the_full_privacy_notice_is_served_from_docs_privacy_md():
 def test_the_session_carries_the_clinic_s_crisis_resources(monkeypatch):
     from bot.clinic import config as clinic
 
-    monkeypatch.setenv(clinic.ENV_VAR, str(clinic.DEFAULT_FILE.parents[1] / "clinic.example.yml"))
+    monkeypatch.setenv(clinic.ENV_VAR, str(REPO / "clinic.example.yml"))
 
     async def check(client: TestClient) -> None:
         body = await (await client.post("/api/session", json={})).json()
