@@ -138,11 +138,12 @@ def test_at_phone_width_the_open_chat_is_a_modal_dialog_that_keeps_focus(browser
             seen.add(where)
         assert {"close", "send", "log"} <= seen, seen
 
-        page.locator(f"{HOST} .close").focus()
+        # the header's first control is "Forget this chat", then the close button
+        page.locator(f"{HOST} .forget").focus()
         page.keyboard.press("Shift+Tab")  # backwards from the first control: to the last
         expect(page.locator(f"{HOST} .send")).to_be_focused()
         page.keyboard.press("Tab")
-        expect(page.locator(f"{HOST} .close")).to_be_focused()
+        expect(page.locator(f"{HOST} .forget")).to_be_focused()
 
         page.keyboard.press("Escape")
         expect(panel).to_be_hidden()

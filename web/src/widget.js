@@ -177,7 +177,7 @@ class IptCompanionChat extends HTMLElement {
     this.greeted = false;
     this.unacked = [];
     this.transcript = [];
-    this.log.textContent = '';
+    this.messages.textContent = '';
     this.stopWatching();
     this.setTyping(false);
     this.hideCrisis();
@@ -633,7 +633,7 @@ class IptCompanionChat extends HTMLElement {
   reload(stored = null) {
     const transcript = stored || (this.session && storage.get(`log.${this.session.conversation_id}`));
     this.transcript = Array.isArray(transcript) ? transcript : [];
-    this.log.textContent = '';
+    this.messages.textContent = '';
     this.transcript.forEach((e, i) => this.renderEntry(e, i === this.transcript.length - 1));
     this.scrollToEnd();
   }
