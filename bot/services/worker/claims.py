@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.clinic.reminders import mark_not_shown, mark_shown  # noqa: F401 (used through claims)
 from bot.clinic.store.models import Appointment, ChannelLink, Client, Reminder
 from bot.services.telegram.delivery import SENDER_PREFIX as TELEGRAM_PREFIX
 from bot.signing import PREFIX as WEB_PREFIX

@@ -294,7 +294,7 @@ def expire_web_outbox(url: str | None = None) -> Callable[[datetime], int]:
             ).all()
             for row in late:
                 if row.reminder_id is not None:
-                    claims.mark_not_shown(s, row.reminder_id, "not_shown")
+                    reminders.mark_not_shown(s, row.reminder_id, "not_shown")
             if late:
                 s.execute(sa.delete(WebOutbox).where(WebOutbox.id.in_([r.id for r in late])))
             s.execute(sa.delete(WebMessage).where(
