@@ -61,6 +61,7 @@ from bot.clinic import textnorm
 from bot.rasa_ext.nlu.base import set_certain_intent
 from bot.rasa_ext.nlu.crisis_patterns import WEAK_PATTERNS, best_match, build_matcher, match_labels
 from bot.rasa_ext.nlu.crisis_text import foreign_crisis, language, normalise
+from bot.settings import REPO
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,9 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             if not name:
                 continue
             path = Path(name)
-            digest.update(str(name).encode("utf-8") + b"\0")
+            # the name as seen from the repository, so another checkout hits the same cache
+            shown = path.resolve().relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
+            digest.update(str(shown).encode("utf-8") + b"\0")
             digest.update(path.read_bytes() if path.is_file() else b"<missing>")
             digest.update(b"\0")
         return digest.hexdigest()
