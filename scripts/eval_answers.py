@@ -68,9 +68,10 @@ ANSWERS: dict[str, set[str]] = {
     "diagnosis": {"ask_diagnosis"},
     "assistant_features": {"ask_capabilities", "ask_features", "bot_challenge", "link_account",
                            "ask_privacy"},
+    # Booking, costs, referrals and the like: ask_clinic_admin points to the clinic's team.
     "sessions_admin": {"query_next_session", "cannot_attend", "stop_reminders",
                        "resume_reminders", "reminders_day_before_only", "ask_missed_sessions",
-                       "ask_clinic_contact"},
+                       "ask_clinic_contact", "ask_clinic_admin"},
     "feelings_share": {"share_update"},
     "privacy": {"ask_privacy", "request_data_deletion"},
     "out_of_scope": {"out_of_scope"},

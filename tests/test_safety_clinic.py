@@ -63,6 +63,26 @@ def test_the_example_clinic_loads_with_its_lines():
         "- Examplia Night Line: 555 0123, Text TALK to 55501, https://night-line.example.org")
 
 
+def test_the_example_clinic_has_a_contact_and_the_default_has_none(monkeypatch):
+    contact = clinic.load(EXAMPLE).contact
+    assert contact == clinic.ContactDetails(
+        phone="555 0150", email="appointments@harbourside.example.org",
+        web="https://harbourside.example.org/appointments", hours="Monday to Friday, 9am to 5pm")
+    assert contact.lines().splitlines()[0] == "- 555 0150"
+    assert clinic.load(clinic.DEFAULT_FILE).contact is None
+
+
+def test_every_contact_field_is_optional_but_one_way_to_reach_the_clinic():
+    base = {"name": "C", "country": "X"}
+    assert clinic.parse({**base, "contact": None}).contact is None
+    assert clinic.parse({**base, "contact": {"phone": 5550150}}).contact == clinic.ContactDetails(
+        phone="5550150")
+    assert clinic.parse({**base, "contact": {"email": "a@b.example"}}).contact.lines() == (
+        "- a@b.example")
+    with pytest.raises(clinic.ClinicConfigError, match="needs at least one of phone, email, web"):
+        clinic.parse({**base, "contact": {}})
+
+
 def test_ipt_clinic_file_points_at_the_clinics_own_file(monkeypatch):
     monkeypatch.setenv(clinic.ENV_VAR, str(EXAMPLE))
     assert clinic.load().name == "Harbourside Wellbeing Clinic"
@@ -85,6 +105,15 @@ GOOD = "name: C\ncountry: X\n"
     (GOOD + "on_call_telegram_chat_id: my chat\n", "'on_call_telegram_chat_id'"),
     (GOOD + "young_people_resources:\n  - name: Y\n", "'young_people_resources[0]'"),
     (GOOD + "name: ''\n", "'name'"),
+    (GOOD + "contact: call us\n", "'contact'"),
+    (GOOD + "contact:\n  hours: 9 to 5\n", "'contact'"),
+    (GOOD + "contact:\n  phone: ring reception\n", "'contact.phone'"),
+    (GOOD + "contact:\n  email: reception at clinic\n", "'contact.email'"),
+    (GOOD + "contact:\n  web: www.clinic.example\n", "'contact.web'"),
+    (GOOD + "contact:\n  web: https://c.example\n  hours: ''\n", "'contact.hours'"),
+    (GOOD + "contact:\n  web: https://c.example\n  hours: " + "x" * 61 + "\n",
+     "'contact.hours'"),
+    (GOOD + "contact:\n  web: https://c.example\n  adress: 1 Quay St\n", "'contact.adress'"),
 ])
 def test_a_broken_file_fails_naming_the_field(tmp_path, text, field):
     path = tmp_path / "clinic.yml"
@@ -112,6 +141,7 @@ def test_check_prints_a_summary_and_exits_zero(capsys):
     out = capsys.readouterr().out
     assert "Harbourside Wellbeing Clinic" in out and "crisis lines: 2" in out
     assert "on-call Telegram chat: set" in out
+    assert "clinic contact: phone, email, web, hours" in out
 
 
 def test_check_of_a_broken_file_exits_one_naming_the_field(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""The clinic's configuration: crisis resources and reminder policy; load, validate, summarise.
+"""The clinic's configuration: crisis resources, reminder policy and how to reach the clinic;
+load, validate, summarise.
 
 usage: python -m bot.clinic.config check [FILE]
 
@@ -33,7 +34,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,30}$")
 _WEB = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 _TOP_FIELDS = {
     "name", "country", "emergency_number", "crisis_lines", "on_call_telegram_chat_id",
-    "young_people_resources", "reminders", "retention_days", "privacy_url",
+    "young_people_resources", "reminders", "retention_days", "privacy_url", "contact",
 }
 _REMINDER_FIELDS = {"lead_minutes", "quiet_hours"}
 _CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
@@ -41,6 +42,10 @@ _CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 MAX_LEAD_MINUTES = 7 * 24 * 60
 DEFAULT_RETENTION_DAYS = 90
 _LINE_FIELDS = {"name", "phone", "text", "web"}
+_CONTACT_FIELDS = {"phone", "email", "web", "hours"}
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+# The hours are shown as the clinic writes them, inside a reply kept to about 80 words.
+MAX_HOURS_CHARS = 60
 
 
 class ClinicConfigError(ValueError):
@@ -60,6 +65,20 @@ class CrisisLine:
         """One line of text listing how to reach it (data only, no sentences)."""
         parts = [p for p in (self.phone, self.text, self.web) if p]
         return f"{self.name}: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """How people reach the clinic's own team about booking, costs, referrals and the like."""
+
+    phone: str | None = None
+    email: str | None = None
+    web: str | None = None
+    hours: str | None = None
+
+    def lines(self) -> str:
+        """One detail per line, as the clinic wrote it (data only, no sentences)."""
+        return "\n".join(f"- {p}" for p in (self.phone, self.email, self.web, self.hours) if p)
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,8 @@ class ClinicConfig:
     retention_days: int = DEFAULT_RETENTION_DAYS
     # The full privacy notice; None = our web server's /privacy page.
     privacy_url: str | None = None
+    # The team that answers booking, costs, insurance and referrals; None = not configured.
+    contact: ContactDetails | None = None
     source: str = field(default="", compare=False)
 
     @property
@@ -150,6 +171,34 @@ def _lines(raw: Any, where: str, source: str) -> tuple[CrisisLine, ...]:
             raise _fail(source, here, "needs at least one of phone, text, web")
         lines.append(CrisisLine(name, phone, text, web))
     return tuple(lines)
+
+
+def _contact(raw: Any, source: str) -> ContactDetails | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(source, "contact", "must be a mapping with phone, email, web and/or hours")
+    unknown = sorted(set(raw) - _CONTACT_FIELDS)
+    if unknown:
+        raise _fail(source, f"contact.{unknown[0]}", "is not a known field "
+                    f"(known: {', '.join(sorted(_CONTACT_FIELDS))})")
+    phone = _optional_str(raw, "phone", "contact.phone", source)
+    if phone and not _PHONE.match(phone):
+        raise _fail(source, "contact.phone", f"is not a phone number: {phone!r}")
+    email = _optional_str(raw, "email", "contact.email", source)
+    if email and not _EMAIL.match(email):
+        raise _fail(source, "contact.email", f"is not an email address: {email!r}")
+    web = _optional_str(raw, "web", "contact.web", source)
+    if web and not _WEB.match(web):
+        raise _fail(source, "contact.web", f"must be an http(s) address: {web!r}")
+    hours = _optional_str(raw, "hours", "contact.hours", source)
+    if hours and (len(hours) > MAX_HOURS_CHARS or "\n" in hours):
+        raise _fail(source, "contact.hours", f"must be one line of at most {MAX_HOURS_CHARS} "
+                    f"characters, e.g. \"Monday to Friday, 9am to 5pm\": {hours!r}")
+    if not (phone or email or web):
+        raise _fail(source, "contact", "needs at least one of phone, email, web "
+                    "(or leave contact out)")
+    return ContactDetails(phone, email, web, hours)
 
 
 def parse_leads(raw: Any, where: str = "reminders.lead_minutes", source: str = "<memory>"
@@ -248,6 +297,7 @@ def parse(raw: Any, source: str = "<memory>") -> ClinicConfig:
         reminders=_reminders(raw.get("reminders"), source),
         retention_days=retention,
         privacy_url=privacy_url,
+        contact=_contact(raw.get("contact"), source),
         source=source,
     )
 
@@ -293,6 +343,10 @@ def summary(config: ClinicConfig) -> str:
     out.append(f"young people's lines: {len(config.young_people_resources)}")
     out.append(f"conversations kept for: {config.retention_days} days")
     out.append("on-call Telegram chat: " + ("set" if config.on_call_telegram_chat_id else "not set"))
+    contact = config.contact
+    out.append("clinic contact: " + (", ".join(
+        k for k in ("phone", "email", "web", "hours") if getattr(contact, k)) if contact
+        else "not set (people are pointed to the clinic's website or appointment letter)"))
     policy = config.reminders
     quiet = (f"{policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M} client time"
              if policy.quiet_start else "none")
