@@ -147,3 +147,15 @@ def test_and_for_teenagers_after_who_it_is_for_names_the_version_for_teenagers(c
     replies = chat.say("and for teenagers?")
     said = " ".join(bot_texts(replies)).lower()
     assert "teen" in said and "i'm made for adults" not in said
+
+
+@pytest.mark.parametrize("text", [
+    "what would i have to pay for a course of ipt",
+    "does insurance cover this kind of therapy",
+    "do i need a letter from my gp before i can start",
+])
+def test_questions_about_booking_and_costs_are_sent_to_the_clinics_team(chat, text):
+    """No dead end: the clinic's business gets who handles it, not a fallback or an IPT fact."""
+    said = " ".join(bot_texts(chat.say(text)))
+    opening = domain()["responses"]["utter_ask_clinic_admin"][0]["text"].split(". ")[1]
+    assert opening in said, said

@@ -1,5 +1,4 @@
-"""The clinic's configuration: crisis resources, reminder policy and how to reach the clinic;
-load, validate, summarise.
+"""The clinic's configuration: crisis lines, reminders, contact; load, validate, summarise.
 
 usage: python -m bot.clinic.config check [FILE]
 
