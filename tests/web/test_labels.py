@@ -63,6 +63,7 @@ def test_translations_keep_placeholders_and_are_translated(labels) -> None:
         if lang == "en":
             continue
         for key, english in labels["en"].items():
-            assert re.findall(r"\{\w+\}", block[key]) == re.findall(r"\{\w+\}", english), (lang, key)
+            placeholders = re.findall(r"\{\w+\}", english)
+            assert re.findall(r"\{\w+\}", block[key]) == placeholders, (lang, key)
             # The same text as in English is a forgotten copy.
             assert block[key] != english, (lang, key)
