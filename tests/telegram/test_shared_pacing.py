@@ -15,17 +15,20 @@ import time
 import uuid
 
 import pytest
+from redis.asyncio import Redis
+from redis.asyncio.connection import Connection, SSLConnection
 
 from bot.services.telegram import shared_pacing
 from bot.services.telegram.config import TelegramConfig
 from bot.services.telegram.delivery import Pacer, make_bot, make_limiter, send_replies
 from bot.services.telegram.render import CallbackData
-from bot.services.telegram.shared_pacing import RedisAddress, RespConnection, SharedPacer
+from bot.services.telegram.shared_pacing import SharedPacer
 from tests.helpers import free_port
 from tests.telegram.fakes import TOKEN
 
 pytestmark = pytest.mark.anyio
 REDIS = ("127.0.0.1", 6379)
+REDIS_URL = "redis://127.0.0.1:6379/0"
 RATES = {"overall": (20.0, 5), "chat": (1.0, 3)}
 
 
@@ -45,16 +48,59 @@ async def redis_prefix():
         pytest.skip("Redis on 127.0.0.1:6379 is not reachable")
     prefix = f"ipt-test:{uuid.uuid4().hex}"
     yield prefix
-    conn = RespConnection(RedisAddress(*REDIS))
-    await conn.open()
-    keys = await conn.call("KEYS", f"{prefix}:*")
+    redis = Redis.from_url(REDIS_URL)
+    keys = [key async for key in redis.scan_iter(f"{prefix}:*")]
     if keys:
-        await conn.call("DEL", *keys)
-    conn.close()
+        await redis.delete(*keys)
+    await redis.connection_pool.disconnect()
 
 
-def _pacer(address: RedisAddress, prefix: str | None = None, **kwargs) -> SharedPacer:
-    return SharedPacer(address, "42", Pacer(), prefix=prefix, **RATES, **kwargs)
+def _pacer(url: str, prefix: str | None = None, **kwargs) -> SharedPacer:
+    return SharedPacer(url, "42", Pacer(), prefix=prefix, **RATES, **kwargs)
+
+
+class _Relay:
+    """A TCP relay to the local Redis that can turn connections away (Redis is away) or close
+    the ones it carries (Redis restarted)."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.url = ""
+        self._ends: list[asyncio.StreamWriter] = []
+
+    def cut(self) -> None:
+        """Close every connection carried so far, at both ends, as a restarting Redis does."""
+        for end in self._ends:
+            end.close()
+        self._ends.clear()
+
+    async def relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.close()
+            return
+        upstream_reader, upstream = await asyncio.open_connection(*REDIS)
+        self._ends += [writer, upstream]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, upstream), pipe(upstream_reader, writer),
+                             return_exceptions=True)
+
+
+@pytest.fixture
+async def relay(redis_prefix):
+    """A :class:`_Relay` listening on a free port of its own (its ``url``)."""
+    relay = _Relay()
+    server = await asyncio.start_server(relay.relay, "127.0.0.1", 0)
+    relay.url = f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0"
+    yield relay
+    relay.cut()
+    server.close()
+    await server.wait_closed()
 
 
 def _most_in_one_second(times: list[float]) -> int:
@@ -67,7 +113,7 @@ async def test_two_senders_of_one_bot_keep_together_to_telegrams_limit(
         config, telegram, redis_prefix, monkeypatch):
     # The Telegram service and a reminder worker: two Bots, each with its own limiter.
     monkeypatch.setattr(shared_pacing, "KEY_PREFIX", redis_prefix)
-    shared = dataclasses.replace(config, redis_url="redis://127.0.0.1:6379/0")
+    shared = dataclasses.replace(config, redis_url=REDIS_URL)
     async with make_bot(shared) as service, make_bot(shared) as worker:
         await asyncio.gather(*(
             send_replies(bot, 1000 + i, [{"text": f"Reminder {i}"}], CallbackData())
@@ -82,7 +128,7 @@ async def test_two_senders_of_one_bot_keep_together_to_telegrams_limit(
 @pytest.mark.redis
 async def test_one_chat_is_paced_across_senders(config, telegram, redis_prefix, monkeypatch):
     monkeypatch.setattr(shared_pacing, "KEY_PREFIX", redis_prefix)
-    shared = dataclasses.replace(config, redis_url="redis://127.0.0.1:6379/0")
+    shared = dataclasses.replace(config, redis_url=REDIS_URL)
     async with make_bot(shared) as service, make_bot(shared) as worker:
         await asyncio.gather(*(
             send_replies(bot, 7, [{"text": f"Part {i}."} for i in range(3)], CallbackData())
@@ -95,7 +141,7 @@ async def test_one_chat_is_paced_across_senders(config, telegram, redis_prefix, 
 
 @pytest.mark.redis
 async def test_redis_reserves_slots_as_the_local_pacer_does(redis_prefix):
-    pacer = _pacer(RedisAddress(*REDIS), redis_prefix)
+    pacer = _pacer(REDIS_URL, redis_prefix)
     try:
         first = [await pacer.reserve("a") for _ in range(4)]
         assert first[:3] == [0.0, 0.0, 0.0] and first[3] == pytest.approx(1.0, abs=0.05)
@@ -106,13 +152,14 @@ async def test_redis_reserves_slots_as_the_local_pacer_does(redis_prefix):
 
 
 async def test_without_redis_each_sender_paces_alone_and_says_so_once(caplog):
-    pacer = _pacer(RedisAddress("127.0.0.1", free_port()))  # nothing listens there
+    pacer = _pacer(f"redis://127.0.0.1:{free_port()}")  # nothing listens there
     with caplog.at_level(logging.WARNING, logger=shared_pacing.__name__):
         waits = [await pacer.reserve("a") for _ in range(4)]
     assert waits[:3] == [0.0, 0.0, 0.0] and waits[3] == pytest.approx(1.0, abs=0.05)
     said = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
     assert len(said) == 1  # once, not once a message
-    assert "(ConnectionRefusedError): this process paces Telegram messages alone" in said[0]
+    assert "(ConnectionRefusedError; ConnectionError: " in said[0]
+    assert "): this process paces Telegram messages alone" in said[0]
 
 
 async def test_a_redis_that_never_answers_holds_a_message_only_for_the_timeout():
@@ -122,7 +169,7 @@ async def test_a_redis_that_never_answers_holds_a_message_only_for_the_timeout()
 
     server = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    pacer = _pacer(RedisAddress("127.0.0.1", port), timeout=0.3)
+    pacer = _pacer(f"redis://127.0.0.1:{port}", timeout=0.3)
     try:
         started = time.monotonic()
         waits = await asyncio.gather(*(pacer.reserve(i) for i in range(10)))
@@ -137,7 +184,7 @@ async def test_a_redis_that_never_answers_holds_a_message_only_for_the_timeout()
 @pytest.mark.redis
 async def test_a_wait_longer_than_max_wait_is_not_taken_from_redis(redis_prefix, caplog):
     # A schedule pushed far ahead (a stuck key, a runaway sender) must not hold messages.
-    pacer = _pacer(RedisAddress(*REDIS), redis_prefix, max_wait=0.5)
+    pacer = _pacer(REDIS_URL, redis_prefix, max_wait=0.5)
     try:
         with caplog.at_level(logging.WARNING, logger=shared_pacing.__name__):
             waits = [await pacer.reserve("a") for _ in range(6)]
@@ -151,60 +198,42 @@ async def test_a_wait_longer_than_max_wait_is_not_taken_from_redis(redis_prefix,
 
 
 @pytest.mark.redis
-async def test_a_broken_connection_is_opened_again_at_once(redis_prefix, caplog):
-    # A Redis restart breaks the open connection: the next message reconnects, no fallback.
-    pacer = _pacer(RedisAddress(*REDIS), redis_prefix)
+async def test_a_broken_connection_is_opened_again_at_once(relay, redis_prefix, caplog):
+    # A Redis restart closes the open connection: the next message reconnects, no fallback.
+    pacer = _pacer(relay.url, redis_prefix)
     try:
         for _ in range(3):
             await pacer.reserve("a")
-        pacer._conn._writer.transport.abort()
+        relay.cut()
+        await asyncio.sleep(0.05)
         with caplog.at_level(logging.WARNING, logger=shared_pacing.__name__):
-            # The chat's fourth message waits a second: Redis remembered the first three
-            # (the local pacer, never used, would say 0).
-            assert await pacer.reserve("a") == pytest.approx(1.0, abs=0.05)
+            # The chat's fourth message waits about a second (less the pause above): Redis
+            # remembered the first three (the local pacer, never used, would say 0).
+            assert await pacer.reserve("a") == pytest.approx(0.95, abs=0.05)
         assert caplog.records == []
     finally:
         await pacer.close()
 
 
 @pytest.mark.redis
-async def test_pacing_goes_back_to_redis_once_it_answers_again(redis_prefix, caplog):
-    up = asyncio.Event()
-
-    async def gate(reader, writer):  # a Redis that is away until ``up``, then forwards
-        if not up.is_set():
-            writer.close()
-            return
-        r2, w2 = await asyncio.open_connection(*REDIS)
-
-        async def pipe(src, dst):
-            while data := await src.read(65536):
-                dst.write(data)
-                await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, w2), pipe(r2, writer), return_exceptions=True)
-
-    server = await asyncio.start_server(gate, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    pacer = _pacer(RedisAddress("127.0.0.1", port), redis_prefix, retry_every=0.2)
+async def test_pacing_goes_back_to_redis_once_it_answers_again(relay, redis_prefix, caplog):
+    relay.up = False  # a Redis that is away until ``up``
+    pacer = _pacer(relay.url, redis_prefix, retry_every=0.2)
     try:
         with caplog.at_level(logging.WARNING, logger=shared_pacing.__name__):
             assert await pacer.reserve("a") == 0.0  # away: paced locally
-            up.set()
+            relay.up = True
             await asyncio.sleep(0.3)
             for _ in range(3):
                 await pacer.reserve("b")
         messages = [r.getMessage() for r in caplog.records]
         assert len(messages) == 2 and "unavailable" in messages[0] and "again" in messages[1]
         # "b" was paced in Redis: another sender sees its burst used up.
-        other = _pacer(RedisAddress(*REDIS), redis_prefix)
+        other = _pacer(REDIS_URL, redis_prefix)
         assert await other.reserve("b") == pytest.approx(1.0, abs=0.05)
         await other.close()
     finally:
         await pacer.close()
-        server.close()
-        await server.wait_closed()
 
 
 def test_the_redis_settings_come_from_the_environment_and_the_password_stays_out_of_logs():
@@ -214,12 +243,20 @@ def test_the_redis_settings_come_from_the_environment_and_the_password_stays_out
     assert config.redis_url == "redis://10.0.0.5:6380/2"
     assert "s3cret" not in repr(config)
     limiter = make_limiter(config)
-    address = limiter.shared.address
-    assert (address.host, address.port, address.db, address.password) == (
-        "10.0.0.5", 6380, 2, "s3cret")
-    assert "s3cret" not in repr(address)
+    conn = _connection(limiter.shared)
+    assert (conn.host, conn.port, conn.db, conn.password) == ("10.0.0.5", 6380, 2, "s3cret")
+    assert "s3cret" not in repr(limiter.shared.redis) + repr(conn)
     assert limiter.shared.prefix == f"{shared_pacing.KEY_PREFIX}:{{{TOKEN.split(':')[0]}}}"
-    assert RedisAddress.parse("rediss://:p%40ss@cache:6390").password == "p@ss"
+    # A password in the URL wins; rediss:// is TLS, and the certificate must name the host.
+    conn = _connection(_pacer("rediss://:p%40ss@cache:6390", password="s3cret"))
+    assert (conn.host, conn.port, conn.password) == ("cache", 6390, "p@ss")
+    assert isinstance(conn, SSLConnection) and conn.check_hostname
+    assert not isinstance(_connection(_pacer("redis://cache")), SSLConnection)
+
+
+def _connection(pacer: SharedPacer) -> Connection:
+    """The connection ``pacer`` would open (not opened)."""
+    return pacer.redis.connection_pool.make_connection()
 
 
 def test_without_a_redis_url_or_with_a_wrong_one_each_process_paces_alone(caplog):

@@ -20,7 +20,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.services.telegram.config import TelegramConfig
 from bot.services.telegram.render import CallbackData, OutMessage, OutPhoto, OutText, render
-from bot.services.telegram.shared_pacing import RedisAddress, SharedPacer
+from bot.services.telegram.shared_pacing import SharedPacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,13 +172,13 @@ def shared_pacer(config: TelegramConfig, local: Pacer) -> SharedPacer | None:
     if not config.redis_url:
         return None
     try:
-        address = RedisAddress.parse(config.redis_url, config.redis_password)
-    except ValueError as exc:
-        log.warning("%s: Telegram messages are paced by each process alone", exc)
+        return SharedPacer(config.redis_url, config.token.split(":", 1)[0], local,
+                           password=config.redis_password,
+                           overall=(local.overall_rate, local.overall_burst),
+                           chat=(local.chat_rate, local.chat_burst))
+    except ValueError as exc:  # not a Redis URL
+        log.warning("IPT_REDIS_URL: %s: Telegram messages are paced by each process alone", exc)
         return None
-    return SharedPacer(address, config.token.split(":", 1)[0], local,
-                       overall=(local.overall_rate, local.overall_burst),
-                       chat=(local.chat_rate, local.chat_burst))
 
 
 def make_bot(config: TelegramConfig) -> ExtBot[None]:

@@ -11,19 +11,22 @@ Redis must never stop a message. When it is not configured, cannot be reached, a
 (``timeout``) or asks for an absurd wait, the process paces alone with its local Pacer and
 says so once in the log; it tries Redis again after ``retry_every`` seconds.
 
-The edge environment (requirements-edge.txt) has no Redis client, and one command is all we
-need: :class:`RespConnection` speaks the few lines of Redis's protocol (RESP2) that it takes.
+Redis is spoken through redis-py's asyncio client (``redis.asyncio``, the version Rasa's lock
+store uses, also in requirements-edge.txt): it parses the URL, and it drops a connection whose
+command was cancelled by our time-out, so a late reply is never read as the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -51,104 +54,9 @@ return string.format('%.0f', at - now)
 """
 
 
-class RedisError(Exception):
-    """Redis answered with an error, or with something that is not its protocol."""
-
-
-@dataclass(frozen=True)
-class RedisAddress:
-    """Where Redis is: from ``redis://[[user]:password@]host[:port][/db]`` (``rediss://``: TLS)."""
-
-    host: str = "127.0.0.1"
-    port: int = 6379
-    db: int = 0
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: bool = False
-
-    @classmethod
-    def parse(cls, url: str, password: str | None = None) -> RedisAddress:
-        """The address in ``url``; ``password`` when the URL has none (IPT_REDIS_PASSWORD)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ValueError("IPT_REDIS_URL must start with redis:// or rediss://")
-        path = parts.path.strip("/")
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 6379,
-            db=int(path) if path else 0,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else password or None,
-            tls=parts.scheme == "rediss",
-        )
-
-
-def _encode(args: tuple[Any, ...]) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-class RespConnection:
-    """One connection to Redis: send a command, read its reply. Not for concurrent use."""
-
-    def __init__(self, address: RedisAddress) -> None:
-        self.address = address
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self._writer is not None and not self._writer.is_closing()
-
-    async def open(self) -> None:
-        """Connect, authenticate and select the database."""
-        a = self.address
-        context = ssl.create_default_context() if a.tls else None
-        self._reader, self._writer = await asyncio.open_connection(a.host, a.port, ssl=context)
-        if a.password:
-            await self.call("AUTH", *((a.username,) if a.username else ()), a.password)
-        if a.db:
-            await self.call("SELECT", a.db)
-
-    async def call(self, *args: Any) -> Any:
-        """Run one command; its reply (str, int, bytes, None or a list). Raises RedisError."""
-        if self._reader is None or self._writer is None:
-            raise ConnectionError("not connected")
-        self._writer.write(_encode(args))
-        await self._writer.drain()
-        return await self._read()
-
-    async def _read(self) -> Any:
-        assert self._reader is not None
-        line = await self._reader.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("Redis closed the connection")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RedisError(rest.decode(errors="replace"))
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            size = int(rest)
-            return None if size < 0 else (await self._reader.readexactly(size + 2))[:-2]
-        if kind == b"*":
-            size = int(rest)
-            return None if size < 0 else [await self._read() for _ in range(size)]
-        raise RedisError(f"not a Redis reply: {line[:20]!r}")
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
-
-
-# What a Redis that is down, slow or strange raises here.
-_UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, RedisError, ValueError)
+# What a Redis that is down, slow or strange raises here (redis-py's errors, asyncio's time-out,
+# a reply that is not a number).
+_UNAVAILABLE = (RedisError, OSError, asyncio.TimeoutError, ValueError)
 
 
 class SharedPacer:
@@ -158,17 +66,27 @@ class SharedPacer:
     trouble with Redis it returns ``local.reserve(chat)`` instead.
     """
 
-    def __init__(self, address: RedisAddress, bot_id: str, local: Any, *,
+    def __init__(self, url: str, bot_id: str, local: Any, *,
                  overall: tuple[float, int], chat: tuple[float, int],
-                 prefix: str | None = None, timeout: float = 0.5, retry_every: float = 30.0,
-                 max_wait: float = 60.0) -> None:
-        self.address, self.local = address, local
-        # {bot id}: a Redis Cluster keeps all of one bot's keys in one slot, as EVAL needs.
+                 password: str | None = None, prefix: str | None = None, timeout: float = 0.5,
+                 retry_every: float = 30.0, max_wait: float = 60.0) -> None:
+        """Pace through the Redis at ``url`` (redis://, rediss:// or unix://; else ValueError).
+
+        ``password`` is used when the URL has none (IPT_REDIS_PASSWORD). No connection is made
+        here: the first reservation opens it.
+        """
+        # One retry on a broken connection (a Redis restart) reconnects at once, without the
+        # fallback; with rediss://, the server's certificate must name its host.
+        tls = {"ssl_check_hostname": True} if urlsplit(url).scheme == "rediss" else {}
+        self.redis = Redis.from_url(url, password=password or None,
+                                    retry_on_error=[RedisConnectionError], **tls)
+        self.local = local
+        # {bot id}: a Redis Cluster keeps all of one bot's keys in one slot, as a script needs.
         self.prefix = f"{prefix or KEY_PREFIX}:{{{bot_id}}}"
         self.timeout, self.retry_every, self.max_wait = timeout, retry_every, max_wait
         self._args = [*_microseconds(*overall), *_microseconds(*chat)]
-        self._conn = RespConnection(address)
-        self._lock = asyncio.Lock()
+        self._script = self.redis.register_script(_SCRIPT)  # EVALSHA, loaded when missing
+        self._lock = asyncio.Lock()  # one reservation at a time: one connection, one time-out
         self._down_until = 0.0  # time.monotonic() before which Redis is not tried
         self._down = False  # in an outage (logged once when it starts)
         self._told_wait = False  # an absurd wait was logged (once)
@@ -188,15 +106,14 @@ class SharedPacer:
         keys = [f"{self.prefix}:all"] + ([f"{self.prefix}:chat:{chat}"] if chat is not None else [])
         args = self._args if chat is not None else self._args[:2]
         try:
-            reply = await asyncio.wait_for(self._eval(keys, args), self.timeout)
+            reply = await asyncio.wait_for(self._script(keys, args), self.timeout)
             wait = int(reply) / 1e6
         except _UNAVAILABLE as exc:
-            self._conn.close()  # a reply may still be on its way: never read it as the next one
             self._down_until = time.monotonic() + self.retry_every
             if not self._down:
                 self._down = True
                 log.warning("Redis pacing unavailable (%s): this process paces Telegram messages "
-                            "alone; trying Redis again every %.0f s", type(exc).__name__,
+                            "alone; trying Redis again every %.0f s", _reason(exc),
                             self.retry_every)
             return None
         if self._down:
@@ -210,24 +127,18 @@ class SharedPacer:
             return None
         return wait
 
-    async def _eval(self, keys: list[str], args: list[int]) -> Any:
-        """EVAL the script; once more on a fresh connection if the old one broke (a restart)."""
-        fresh = not self._conn.is_open
-        if fresh:
-            await self._conn.open()
-        try:
-            return await self._conn.call("EVAL", _SCRIPT, len(keys), *keys, *args)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            if fresh:
-                raise
-            self._conn.close()
-            await self._conn.open()
-            return await self._conn.call("EVAL", _SCRIPT, len(keys), *keys, *args)
-
     async def close(self) -> None:
         """Close the connection (it is opened again on the next reservation)."""
         async with self._lock:
-            self._conn.close()
+            await self.redis.connection_pool.disconnect()
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, for the log: the socket's error first when there is one under
+    redis-py's (whose message gives only its number), then the error and its message."""
+    said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    under = exc.__cause__ or exc.__context__
+    return f"{type(under).__name__}; {said}" if isinstance(under, OSError) else said
 
 
 def _microseconds(rate: float, burst: int) -> list[int]:
