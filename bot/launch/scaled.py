@@ -402,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
                settings.RELAY_TOKEN_ENV: settings.telegram_relay_token(),
                "IPT_DATABASE_URL": url, "RASA_URL": f"http://127.0.0.1:{topo.rasa_port}",
                "IPT_WEB_PORT": str(topo.web_port)}
+        # The worker and Telegram pace their messages together through the same Redis
+        # (bot/services/telegram/shared_pacing.py); its password stays in IPT_REDIS_PASSWORD.
+        env["IPT_REDIS_URL"] = f"redis://{topo.redis_host}:{topo.redis_port}/{topo.redis_db}"
         if topo.redis_password:
             env["IPT_REDIS_PASSWORD"] = topo.redis_password
         services = plan(topo, args.model, run_dir, env)

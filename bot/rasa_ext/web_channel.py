@@ -148,10 +148,11 @@ def _take_outbox(conversation_ids: list[str]) -> list[tuple[int, str, list[dict[
 
     from bot.clinic import reminders
     from bot.clinic.store import db
-    from bot.clinic.store.models import Appointment, Reminder, WebOutbox, utcnow
+    from bot.clinic.store.clock import database_now
+    from bot.clinic.store.models import Appointment, Reminder, WebOutbox
 
     db.ensure_migrated()
-    now = utcnow()
+    now = database_now()  # the lease is read by other Rasa servers: their clocks may differ
     taken = []
     with db.unit_of_work() as s:
         rows = s.execute(
@@ -186,7 +187,8 @@ def _outbox_displayed(row_id: int, conversation_id: str) -> bool:
 
     from bot.clinic import reminders
     from bot.clinic.store import db
-    from bot.clinic.store.models import WebOutbox, utcnow
+    from bot.clinic.store.clock import database_now
+    from bot.clinic.store.models import WebOutbox
 
     with db.unit_of_work() as s:
         reminder_id = s.execute(
@@ -196,7 +198,7 @@ def _outbox_displayed(row_id: int, conversation_id: str) -> bool:
         if reminder_id is None:
             return False  # acknowledged already, or not this conversation's
         if reminder_id[0] is not None:
-            reminders.mark_shown(s, reminder_id[0], utcnow())
+            reminders.mark_shown(s, reminder_id[0], database_now())
         s.execute(sa.delete(WebOutbox).where(WebOutbox.id == row_id))
         return True
 
@@ -208,7 +210,8 @@ def _message_received(conversation_id: str, message_id: str) -> str:
     from sqlalchemy.exc import IntegrityError
 
     from bot.clinic.store import db
-    from bot.clinic.store.models import WebMessage, utcnow
+    from bot.clinic.store.clock import database_now
+    from bot.clinic.store.models import WebMessage
 
     db.ensure_migrated()
     key = sa.and_(WebMessage.conversation_id == conversation_id,
@@ -219,7 +222,7 @@ def _message_received(conversation_id: str, message_id: str) -> str:
             try:
                 with s.begin_nested():
                     s.add(WebMessage(conversation_id=conversation_id, message_id=message_id,
-                                     state="received", owner=OWNER, received_at=utcnow()))
+                                     state="received", owner=OWNER, received_at=database_now()))
                 return "new"
             except IntegrityError:  # the same message, at the same moment, elsewhere
                 return "running"

@@ -10,12 +10,14 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import timedelta
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
 
 from bot.clinic.store import db
+from bot.clinic.store.models import utcnow
 from bot.services.telegram.webhook import SECRET_HEADER
 from tests.helpers import REPO, free_port
 from tests.telegram.fakes import TOKEN, FakeBotAPI, FakeRasa, message_update
@@ -104,6 +106,7 @@ async def test_a_service_killed_before_rasa_answered_answers_after_restart(
     assert telegram.texts(CHAT) == ["You said: are you there?"]
 
 
+@pytest.mark.clock  # the journal keeps rows a week from their time, by the clock
 async def test_an_update_answered_but_not_yet_confirmed_is_not_answered_again(
     config, telegram, rasa, journal_url
 ):
@@ -113,8 +116,9 @@ async def test_an_update_answered_but_not_yet_confirmed_is_not_answered_again(
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO telegram_updates (bot_id, update_id, state, sent, updated_at) "
-            "VALUES (:b, :u, 'answered', 1, '2026-12-01 00:00:00')"),
-            {"b": BOT_ID, "u": pushed["update_id"]})
+            "VALUES (:b, :u, 'answered', 1, :t)"),
+            {"b": BOT_ID, "u": pushed["update_id"],
+             "t": (utcnow() - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")})
     engine.dispose()
     async with running(config, telegram):
         await telegram.wait_for(lambda: any(

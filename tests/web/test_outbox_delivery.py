@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.clinic.store import db
+from bot.clinic.store import clock, db, models
+from bot.clinic.store.clock import DatabaseClock, database_now
 from bot.clinic.store.models import Reminder, WebOutbox
 from bot.rasa_ext import web_channel as channel
 from bot.services.worker.delivery import Deliverer, RasaTrigger
@@ -54,8 +55,8 @@ def _rows(url: str) -> int:
 
 
 async def _web_reminder_in_outbox(url: str, rasa_trigger, starts_in=timedelta(hours=2)) -> None:
-    now = datetime.now(timezone.utc)
-    seed_due_reminders(url, 1, now, starts_in=starts_in)
+    # Due by the database's clock: the worker and the channel time everything by it.
+    seed_due_reminders(url, 1, database_now(url), starts_in=starts_in)
     with db.unit_of_work(url) as s:
         s.execute(sa.text(f"UPDATE channel_links SET sender_id = '{SENDER}'"))
     async with RasaTrigger(rasa_trigger.url, RASA_TOKEN, timeout=5) as rasa:
@@ -63,6 +64,7 @@ async def _web_reminder_in_outbox(url: str, rasa_trigger, starts_in=timedelta(ho
         assert (await worker.cycle())["outbox"] == 1
 
 
+@pytest.mark.clock
 async def test_a_web_reminder_counts_as_sent_only_once_a_widget_displayed_it(
         store, rasa_trigger):
     await _web_reminder_in_outbox(store, rasa_trigger)
@@ -78,6 +80,7 @@ async def test_a_web_reminder_counts_as_sent_only_once_a_widget_displayed_it(
     assert not channel._outbox_displayed(row_id, SENDER)  # a second tab's ack changes nothing
 
 
+@pytest.mark.clock
 async def test_of_two_rasa_servers_exactly_one_emits_a_row(store, rasa_trigger):
     await _web_reminder_in_outbox(store, rasa_trigger)
     results: list[list] = []
@@ -96,6 +99,7 @@ async def test_of_two_rasa_servers_exactly_one_emits_a_row(store, rasa_trigger):
     assert channel._take_outbox([SENDER]) == []  # waiting for the acknowledgement
 
 
+@pytest.mark.clock
 async def test_an_unacknowledged_row_is_emitted_again_after_the_wait(store, rasa_trigger,
                                                                      monkeypatch):
     await _web_reminder_in_outbox(store, rasa_trigger)
@@ -105,21 +109,39 @@ async def test_an_unacknowledged_row_is_emitted_again_after_the_wait(store, rasa
     assert first and again and first[0][0] == again[0][0]
 
 
+@pytest.mark.clock
+async def test_a_rasa_server_whose_clock_runs_90_seconds_ahead_waits_for_the_acknowledgement(
+        store, rasa_trigger, monkeypatch):
+    if not store.startswith("postgresql"):
+        pytest.skip("one SQLite file is one machine with one clock")
+    await _web_reminder_in_outbox(store, rasa_trigger)
+    assert channel._take_outbox([SENDER])  # emitted; the widget has 60 s to acknowledge it
+    # Another server, its clock 90 s ahead: by its own clock the 60 s ran out 30 s ago.
+    def ahead() -> datetime:
+        return datetime.now(timezone.utc) + timedelta(seconds=90)
+
+    monkeypatch.setattr(models, "utcnow", ahead)
+    monkeypatch.setitem(clock._clocks, db.database_url(store), DatabaseClock(store, local=ahead))
+    assert channel._take_outbox([SENDER]) == []
+
+
+@pytest.mark.clock
 async def test_a_reminder_not_displayed_before_its_session_started_is_never_shown(
         store, rasa_trigger):
     await _web_reminder_in_outbox(store, rasa_trigger, starts_in=timedelta(minutes=59))
     with db.unit_of_work(store) as s:
         s.execute(sa.text("UPDATE appointments SET starts_at = :t"),
-                  {"t": datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1)})
+                  {"t": database_now(store).replace(tzinfo=None) - timedelta(minutes=1)})
     assert channel._take_outbox([SENDER]) == []
     r = _reminder(store)
     assert (r.status, r.reason) == ("missed", "not_shown")
     assert _rows(store) == 0
 
 
+@pytest.mark.clock
 async def test_housekeeping_drops_rows_of_started_sessions_as_not_shown(store, rasa_trigger):
     await _web_reminder_in_outbox(store, rasa_trigger)
-    assert expire_web_outbox(store)(datetime.now(timezone.utc) + timedelta(hours=3)) == 1
+    assert expire_web_outbox(store)(database_now(store) + timedelta(hours=3)) == 1
     assert (_reminder(store).status, _reminder(store).reason) == ("missed", "not_shown")
 
 

@@ -11,17 +11,18 @@ import os
 import signal
 import sys
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from bot.clinic.store.clock import database_now
 from tests.helpers import REPO
 from tests.telegram.fakes import TOKEN
 from tests.worker.fakes import RASA_TOKEN
 from tests.worker.seed import seed_due_reminders, statuses
 
-pytestmark = pytest.mark.anyio
+# clock: claims are leases timed by the database's clock (tests/test_any_date.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.clock]
 
 
 async def _start_worker(url, telegram, rasa_trigger, log: Path, *args: str):
@@ -58,7 +59,7 @@ def _per_chat(telegram) -> Counter[int]:
 
 async def test_a_worker_killed_while_holding_claims_loses_none_and_sends_none_twice(
         url, telegram, rasa_trigger, tmp_path):
-    chats = seed_due_reminders(url, 20, datetime.now(timezone.utc))
+    chats = seed_due_reminders(url, 20, database_now(url))
     rasa_trigger.answer_first = 5  # then Rasa "hangs": the worker sits on its claims
     first = await _start_worker(url, telegram, rasa_trigger, tmp_path / "w1.log",
                                 "--batch", "20", "--concurrency", "4", "--hold", "3")
@@ -89,7 +90,7 @@ async def test_two_workers_on_postgresql_send_each_of_1000_reminders_once(
     from tests.store import dbutil
 
     dbutil.truncate_all(pg_url)
-    chats = seed_due_reminders(pg_url, 1000, datetime.now(timezone.utc))
+    chats = seed_due_reminders(pg_url, 1000, database_now(pg_url))
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     workers = [await _start_worker(pg_url, telegram, rasa_trigger, log,
                                    "--batch", "25", "--concurrency", "8") for log in logs]

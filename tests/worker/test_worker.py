@@ -10,12 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clinic.store import db
+from bot.clinic.store.clock import DatabaseClock
 from bot.clinic.store.models import Reminder, WebOutbox, utcnow
 from bot.services.telegram.config import TelegramConfig
 from bot.services.telegram.delivery import make_bot
 from bot.services.worker import claims
 from bot.services.worker.delivery import Deliverer, RasaTrigger
-from bot.services.worker.loop import DatabaseClock, Worker, WorkerSettings
+from bot.services.worker.loop import Worker, WorkerSettings
 from tests.telegram.fakes import TOKEN
 from tests.worker.fakes import RASA_TOKEN
 from tests.worker.seed import seed_due_reminders

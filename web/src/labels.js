@@ -1,5 +1,6 @@
 // UI labels by language (data-lang). The assistant's own words come from Rasa's domain;
-// these are only the widget's buttons and notices. Add a language by adding a block.
+// these are only the widget's buttons and notices. Add a language by adding a block with every
+// key of `en` (tests/web/test_labels.py checks that each key the widget reads is in each block).
 export const LABELS = {
   en: {
     launcher: 'Questions about IPT?',
@@ -26,6 +27,8 @@ export const LABELS = {
     crisisHide: 'Hide',
     crisisShow: 'Show',
     connecting: 'Connecting…',
+    forget: 'Forget this chat',
+    forgetConfirm: 'Forget this chat on this device? It will be removed from this browser.',
   },
   de: {
     launcher: 'Fragen zu IPT?',
@@ -52,5 +55,7 @@ export const LABELS = {
     crisisHide: 'Ausblenden',
     crisisShow: 'Anzeigen',
     connecting: 'Verbindung wird aufgebaut…',
+    forget: 'Chat vergessen',
+    forgetConfirm: 'Diesen Chat auf diesem Gerät vergessen? Er wird aus diesem Browser gelöscht.',
   },
 };

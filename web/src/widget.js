@@ -166,7 +166,7 @@ class IptCompanionChat extends HTMLElement {
 
   // Forget this conversation on this browser (every tab): a shared computer keeps nothing.
   forget(everywhere = true) {
-    if (everywhere && !window.confirm(this.t.forgetConfirm || 'Forget this chat on this device? It will be removed from this browser.')) return;
+    if (everywhere && !window.confirm(this.t.forgetConfirm)) return;
     const stored = storage.get('session');
     if (stored) storage.remove(`log.${stored.conversation_id}`);
     if (this.session) storage.remove(`log.${this.session.conversation_id}`);
@@ -272,7 +272,7 @@ class IptCompanionChat extends HTMLElement {
           el('p', { id: 'ipt-disclaimer', class: 'disclaimer', text: t.disclaimer }),
         ]),
         el('button', {
-          class: 'forget', type: 'button', text: t.forget || 'Forget this chat',
+          class: 'forget', type: 'button', text: t.forget,
           onclick: () => this.forget(),
         }),
         this.closeButton,

@@ -31,7 +31,7 @@ from bot.commands import COMMANDS, message_for
 from bot.services.telegram import journal, texts
 from bot.services.telegram.config import TelegramConfig
 from bot.services.telegram.delivery import (
-    RetryAfterLimiter,
+    make_limiter,
     send_message,
     send_replies,
     sender_for_chat,
@@ -95,7 +95,7 @@ def build_application(config: TelegramConfig, rasa: RasaClient) -> Application:
         .token(config.token)
         .base_url(config.api_base_url)
         .base_file_url(config.api_base_file_url)
-        .rate_limiter(RetryAfterLimiter())
+        .rate_limiter(make_limiter(config))
         .concurrent_updates(PerChatUpdateProcessor())
         # Rasa's APScheduler would make python-telegram-bot start a JobQueue we never use.
         .job_queue(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -34,6 +34,10 @@ class TelegramConfig:
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     # The project's database, for the update journal (None: IPT_DATABASE_URL or the default).
     database_url: str | None = None
+    # Redis shared by every process sending as this bot, for pacing (None: each paces alone;
+    # bot/services/telegram/shared_pacing.py). The password, when the URL has none.
+    redis_url: str | None = None
+    redis_password: str | None = field(default=None, repr=False)
 
     @property
     def webhook_path(self) -> str:
@@ -82,6 +86,8 @@ class TelegramConfig:
                 rasa_timeout=float(env.get("RASA_TIMEOUT", "30")),
                 crisis_grace=float(env.get("RASA_CRISIS_GRACE", "3")),
                 database_url=env.get("IPT_DATABASE_URL") or None,
+                redis_url=env.get("IPT_REDIS_URL", "").strip() or None,
+                redis_password=env.get("IPT_REDIS_PASSWORD") or None,
                 max_message_chars=int(
                     env.get("IPT_MAX_MESSAGE_CHARS", str(DEFAULT_MAX_MESSAGE_CHARS))
                 ),

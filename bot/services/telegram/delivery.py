@@ -20,6 +20,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.services.telegram.config import TelegramConfig
 from bot.services.telegram.render import CallbackData, OutMessage, OutPhoto, OutText, render
+from bot.services.telegram.shared_pacing import SharedPacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,6 +78,8 @@ class Pacer:
     def __init__(self, overall_rate: float = OVERALL_RATE, overall_burst: int = OVERALL_BURST,
                  chat_rate: float = CHAT_RATE, chat_burst: int = CHAT_BURST,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        self.overall_rate, self.overall_burst = overall_rate, overall_burst
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self._overall = (1.0 / overall_rate, (overall_burst - 1) / overall_rate)
         self._chat = (1.0 / chat_rate, (chat_burst - 1) / chat_rate)
         self._clock = clock
@@ -108,17 +111,26 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
     """
 
     def __init__(self, max_retries: int = 3, max_wait: float = 60.0,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, shared: SharedPacer | None = None) -> None:
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.pacer = pacer or Pacer()
+        # Pacing shared with the bot's other senders through Redis; falls back to ``pacer``.
+        self.shared = shared
         self._resume_at = 0.0
 
     async def initialize(self) -> None:
-        """Nothing to set up."""
+        """Nothing to set up (Redis is reached on the first message)."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Close the connection to Redis, if any."""
+        if self.shared is not None:
+            await self.shared.close()
+
+    async def _reserve(self, chat: object | None) -> float:
+        if self.shared is not None:
+            return await self.shared.reserve(chat)
+        return self.pacer.reserve(chat)
 
     async def process_request(
         self,
@@ -132,7 +144,7 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
         """Call the Bot API; on RetryAfter wait as told and try again, a bounded number of times."""
         for attempt in range(self.max_retries + 1):
             if _is_message(endpoint):
-                pause = self.pacer.reserve((data or {}).get("chat_id"))
+                pause = await self._reserve((data or {}).get("chat_id"))
                 if pause > 0:
                     await asyncio.sleep(pause)
             pause = self._resume_at - time.monotonic()
@@ -149,6 +161,26 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
         raise AssertionError("unreachable")  # the loop returns or raises
 
 
+def make_limiter(config: TelegramConfig) -> RetryAfterLimiter:
+    """The limiter for ``config``'s bot: paced with its other senders when Redis is set."""
+    pacer = Pacer()
+    return RetryAfterLimiter(pacer=pacer, shared=shared_pacer(config, pacer))
+
+
+def shared_pacer(config: TelegramConfig, local: Pacer) -> SharedPacer | None:
+    """Pacing through ``config.redis_url`` with ``local`` as its fallback; None without Redis."""
+    if not config.redis_url:
+        return None
+    try:
+        return SharedPacer(config.redis_url, config.token.split(":", 1)[0], local,
+                           password=config.redis_password,
+                           overall=(local.overall_rate, local.overall_burst),
+                           chat=(local.chat_rate, local.chat_burst))
+    except ValueError as exc:  # not a Redis URL
+        log.warning("IPT_REDIS_URL: %s: Telegram messages are paced by each process alone", exc)
+        return None
+
+
 def make_bot(config: TelegramConfig) -> ExtBot[None]:
     """A Bot for sending outside the Application (the reminder worker), same limiter and URLs.
 
@@ -158,7 +190,7 @@ def make_bot(config: TelegramConfig) -> ExtBot[None]:
         config.token,
         base_url=config.api_base_url,
         base_file_url=config.api_base_file_url,
-        rate_limiter=RetryAfterLimiter(),
+        rate_limiter=make_limiter(config),
     )
 
 

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from bot.clinic import reminders
 from bot.clinic.config import ReminderPolicy
 from bot.clinic.store import db
-from bot.clinic.store.models import Appointment, Reminder, WebMessage, WebOutbox, utcnow
+from bot.clinic.store.clock import DatabaseClock
+from bot.clinic.store.models import Appointment, Reminder, WebMessage, WebOutbox
 from bot.services.worker import claims
 from bot.services.worker.claims import Claim
 from bot.services.worker.delivery import Deliverer, Outcome, Result, outbox_row
@@ -47,42 +48,6 @@ class WorkerSettings:
     retry_after: timedelta = timedelta(minutes=1)
     # A claim this close to running out is left alone: another worker may take it soon.
     claim_margin: timedelta = timedelta(seconds=10)
-
-
-class DatabaseClock:
-    """The database server's clock, so that workers on several machines agree on claims.
-
-    Measured at most every ``refresh`` (one ``SELECT clock_timestamp()`` on PostgreSQL) and
-    kept as an offset from the local clock, so asking the time costs nothing in between. On
-    SQLite, one machine and one clock: the local one.
-    """
-
-    def __init__(self, url: str | None = None, local: Callable[[], datetime] = utcnow,
-                 refresh: timedelta = timedelta(seconds=30)) -> None:
-        self.url, self.local, self.refresh = url, local, refresh
-        self.offset = timedelta(0)
-        self._measured_at: datetime | None = None
-
-    def __call__(self) -> datetime:
-        now = self.local()
-        if self._measured_at is None or abs(now - self._measured_at) >= self.refresh:
-            self._measure()
-            self._measured_at = now
-        return now + self.offset
-
-    def _measure(self) -> None:
-        engine = db.get_engine(self.url)
-        if engine.dialect.name != "postgresql":
-            return
-        try:
-            with engine.connect() as conn:
-                before = self.local()
-                server = conn.scalar(sa.text("SELECT clock_timestamp()"))
-                after = self.local()
-        except sa.exc.SQLAlchemyError as exc:  # keep the last offset; the cycle reports outages
-            log.warning("could not read the database clock (%s)", type(exc).__name__)
-            return
-        self.offset = server - (before + (after - before) / 2)
 
 
 @dataclass
