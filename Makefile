@@ -101,9 +101,13 @@ run-scaled: system-deps setup $(MODEL)
 	@$(PY) -m bot.clinic.config check
 	IPT_EDGE_PYTHON=$(CURDIR)/$(EDGE_PY) $(PY) -m bot.launch.scaled --model $(MODEL) --rasa $(RASA)
 
+# Two pytest workers (pytest-xdist), one test file at a time each: most of the suite's time is
+# spent waiting on the servers it starts, so both cores stay busy. `$(PY) -m pytest` alone runs
+# everything in one process, as before.
+TEST_WORKERS ?= 2
 test: system-deps setup-dev $(MODEL)
 	$(VENV)/bin/ruff check bot actions tests scripts
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 eval: setup
 	$(PY) -m bot.launch.eval
