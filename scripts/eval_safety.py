@@ -58,17 +58,23 @@ def pct(n: int, d: int) -> str:
 
 
 def crisis_table(results) -> tuple[list[str], int, int, int]:
-    lines = ["| category | n | recall (certain + uncertain) | certain |",
-             "|---|---:|---:|---:|"]
-    total = hit = certain = 0
+    """Recall and certain-tier recall per category; and, because a message in a language the
+    assistant does not read gets the multilingual line with the emergency number (intent
+    ``other_language``) rather than a check, the share that got help of either kind."""
+    lines = ["| category | n | recall (certain + uncertain) | certain | help shown (+ multilingual line) |",
+             "|---|---:|---:|---:|---:|"]
+    total = hit = certain = shown = 0
     for label in sorted(results):
         rows = results[label]
         n = len(rows)
         h = sum(t != "none" for t, _, _ in rows)
         c = sum(t == "certain" for t, _, _ in rows)
-        total, hit, certain = total + n, hit + h, certain + c
-        lines.append(f"| {label} | {n} | {pct(h, n)} | {pct(c, n)} |")
-    lines.append(f"| **all** | {total} | **{pct(hit, total)}** | **{pct(certain, total)}** |")
+        s = sum(t != "none" or (p.get("intent") or {}).get("name") == "other_language"
+                for t, _, p in rows)
+        total, hit, certain, shown = total + n, hit + h, certain + c, shown + s
+        lines.append(f"| {label} | {n} | {pct(h, n)} | {pct(c, n)} | {pct(s, n)} |")
+    lines.append(f"| **all** | {total} | **{pct(hit, total)}** | **{pct(certain, total)}** | "
+                 f"**{pct(shown, total)}** |")
     return lines, total, hit, certain
 
 
@@ -91,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=str(REPO / "models" / "ipt.tar.gz"))
     parser.add_argument("--set", default="a", help="which blind set: a, b, ...")
     parser.add_argument("--misses", action="store_true", help="list misses and false alarms")
+    parser.add_argument("--dir", default=str(REPO / "tests" / "data" / "blind"),
+                        help="folder of the safety_<set>_*.tsv files")
     args = parser.parse_args(argv)
 
     import logging
@@ -104,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.rasa_ext.patches.graph_runner import sequential_runner
 
-    blind = REPO / "tests" / "data" / "blind"
+    blind = Path(args.dir)
     crisis_rows = read_set(blind / f"safety_{args.set}_crisis.tsv")
     negative_rows = read_set(blind / f"safety_{args.set}_negatives.tsv")
     with sequential_runner():

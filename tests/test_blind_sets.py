@@ -31,9 +31,10 @@ def _norm(text: str) -> str:
 def _training_lines() -> set[str]:
     """Every line of the training data and the domain, normalised (an example is one line)."""
     files = [*sorted((REPO / "data").rglob("*.yml")), *sorted((REPO / "data").rglob("*.txt")),
-             REPO / "domain.yml"]
+             *sorted((REPO / "data").rglob("*.tsv")), REPO / "domain.yml"]
+    # a .tsv line is "category<TAB>text": the text is the example
     return {
-        _norm(line.strip().removeprefix("- "))
+        _norm(line.strip().removeprefix("- ").split("\t")[-1])
         for p in files if p.exists() for line in p.read_text(encoding="utf-8").splitlines()
     }
 

@@ -202,3 +202,54 @@ def test_everyday_messages_in_other_languages_are_no_crisis(text):
 ])
 def test_crisis_words_in_other_languages_in_new_wordings(text, category):
     assert foreign_crisis(text, language(text)) == category, text
+
+
+# Languages with keyword lists since session 6: each recognised, a crisis found, an everyday
+# message of the same language left alone (our own wording).
+@pytest.mark.parametrize("crisis, everyday, lang, category", [
+    ("ik wil niet meer leven", "hallo, ik heb een vraag over mijn afspraak van morgen", "nl",
+     "suicide"),
+    ("tôi muốn chết, tôi không chịu nổi nữa", "tôi muốn đổi lịch hẹn tuần sau", "vi", "suicide"),
+    ("gusto ko nang mamatay, pagod na ako", "ako po ay may tanong tungkol sa session ko", "tl",
+     "suicide"),
+    ("nataka kujiua leo", "mimi nataka kubadilisha siku ya miadi yangu", "sw", "suicide"),
+    ("aku mau bunuh diri malam ini", "saya ingin tanya jadwal sesi saya minggu ini", "id",
+     "suicide"),
+    ("vreau să mor, nu mai pot", "bună, vreau să mut programarea de mâine", "ro", "suicide"),
+    ("yaar main ab jeena nahi chahti", "kya main apna session kal kar sakti hoon", "hi_latn",
+     "suicide"),
+])
+def test_more_languages_are_recognised_and_their_crisis_words_found(crisis, everyday, lang,
+                                                                     category):
+    assert language(crisis) == lang and language(everyday) == lang
+    assert foreign_crisis(crisis, lang) == category
+    assert foreign_crisis(everyday, lang) is None
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("もう死にたい", "ja"), ("죽고 싶어요", "ko"), ("δεν θέλω να ζω άλλο", "el"),
+])
+def test_japanese_korean_and_greek_crisis_words(text, lang):
+    assert language(text) == lang
+    assert foreign_crisis(text, lang) == "suicide"
+
+
+@pytest.mark.parametrize("text", [
+    "i struggle to get close to people", "what do i do between sessions",
+    "no future, no hope, no point", "tell me a joke", "i need to cut to calm down",
+])
+def test_words_english_shares_with_another_language_do_not_make_it_foreign(text):
+    assert language(text) == "en"
+
+
+@pytest.mark.parametrize("text, recovered", [
+    ("Five years ago I tried to end my life. Now I'm a peer support worker.", True),
+    ("I used to self harm at school, three years clean now", True),
+    ("I used to self harm and last night I did it again", False),
+    ("years ago I overdosed and I'm going to do it again tonight", False),
+    ("i want to end my life", False),
+])
+def test_a_crisis_told_as_past_and_over_is_recognised(text, recovered):
+    from bot.rasa_ext.nlu.crisis_text import recovered_past
+
+    assert recovered_past(text) is recovered

@@ -60,7 +60,7 @@ from bot.clinic import crisis_categories as cc
 from bot.clinic import textnorm
 from bot.rasa_ext.nlu.base import set_certain_intent
 from bot.rasa_ext.nlu.crisis_patterns import WEAK_PATTERNS, best_match, build_matcher, match_labels
-from bot.rasa_ext.nlu.crisis_text import foreign_crisis, language, normalise
+from bot.rasa_ext.nlu.crisis_text import foreign_crisis, language, normalise, recovered_past
 from bot.settings import REPO
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,23 @@ MIN_WORDS = 3
 def crisis_intent(category: str) -> str:
     """The intent name for a crisis category."""
     return cc.BY_NAME[category].intent if category in cc.BY_NAME else CRISIS_PREFIX + category
+
+
+def read_examples(path: str | Path | None) -> list[tuple[str, str]]:
+    """(category, text) rows of the detector's own examples file (``examples_file``: tab
+    separated, a ``category text`` header, ``#`` comments); unknown categories are an error."""
+    if not path or not Path(path).exists():
+        return []
+    rows = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith(("#", "category\t")):
+            continue
+        category, _, text = line.partition("\t")
+        if category not in cc.BY_NAME or not text.strip():
+            raise ValueError(f"{path}:{number}: expected '<category>\t<text>' with a category "
+                             f"of {', '.join(cc.NAMES)}; got {line[:60]!r}")
+        rows.append((category, text.strip()))
+    return rows
 
 
 def read_negatives(path: str | Path | None) -> list[str]:
@@ -170,14 +187,17 @@ class CrisisDetector(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Thresholds chosen on blind set A (docs/safety.md)."""
+        """Thresholds chosen on blind sets A, B and C together (docs/safety.md); set D, written
+        after, gives the honest figure."""
         return {
             "certain_threshold": 0.5,
-            "uncertain_threshold": 0.1,
+            "uncertain_threshold": 0.15,
             "confirm_threshold": 0.4,
             "pattern_floor": 0.02,
             "C": 16.0,
             "negatives_file": "data/safety/crisis_negatives.txt",
+            # crisis messages for this layer alone: the intent classifier does not see them
+            "examples_file": "data/safety/crisis_examples.tsv",
             "split_negatives": True,
             "spacy_model": None,
         }
@@ -192,7 +212,8 @@ class CrisisDetector(GraphComponent, IntentClassifier):
         otherwise reuse the cached detector. The hash covers the negatives file's bytes and
         those source files; a missing negatives file hashes as missing."""
         config = {**cls.get_default_config(), **(config or {})}
-        files = [config.get("negatives_file"), sys.modules[__name__].__file__,
+        files = [config.get("negatives_file"), config.get("examples_file"),
+                 sys.modules[__name__].__file__,
                  textnorm.__file__, cc.__file__]
         digest = hashlib.sha256()
         for name in files:
@@ -272,6 +293,10 @@ class CrisisDetector(GraphComponent, IntentClassifier):
             texts.append(text)
             messages.append(example)
             labels.append(cc.category_of_intent(intent) or NONE_CLASS)
+        for category, text in read_examples(self.component_config.get("examples_file")):
+            texts.append(text)
+            messages.append(None)
+            labels.append(category)
         for text in read_negatives(self.component_config.get("negatives_file")):
             texts.append(text)
             messages.append(None)
@@ -406,6 +431,9 @@ class CrisisDetector(GraphComponent, IntentClassifier):
                            category=matched[0] if matched else model_category,
                            layer="pattern" if matched else "model",
                            pattern=matched[1] if matched else None)
+        if verdict["tier"] == cc.CERTAIN and recovered_past(text):
+            verdict["tier"] = cc.UNCERTAIN  # told as past and over: the check, not the alarm
+            verdict["recovered"] = True
         return verdict
 
     @staticmethod
