@@ -40,7 +40,9 @@ def test_create_all_and_migrations_give_the_same_tables(url, tmp_path):
         migrated = {
             t: {c["name"] for c in sa.inspect(conn).get_columns(t)}
             for t in sa.inspect(conn).get_table_names()
-            if t != "alembic_version"
+            # Rasa's tracker store keeps its "events" table in the same database: a Rasa
+            # server another test file started on this session's PostgreSQL leaves it there
+            if t not in ("alembic_version", "events")
         }
     engine.dispose()
     other = f"sqlite:///{tmp_path / 'created.db'}"
