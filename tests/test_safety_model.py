@@ -154,3 +154,20 @@ def test_just_venting_after_a_crisis_is_met_kindly_and_the_talk_goes_on(chat):
     assert not any("In immediate danger" in t for t in texts)
     texts = bot_texts(chat.say("what are the phases of ipt"))
     assert any("phase" in t.lower() for t in texts)
+
+
+@pytest.mark.parametrize("text", [
+    "Ten years ago I tried to end my life. Now I'm well and I volunteer on a helpline.",
+    "I used to cut myself at school, it's been four years clean now",
+])
+def test_a_crisis_told_as_past_and_over_gets_the_check_not_the_alarm(agent, event_loop_session,
+                                                                     text):
+    parsed = parse(agent, event_loop_session, text)
+    assert parsed["intent"]["name"] == "safety_check", parsed["intent"]
+    assert parsed["crisis"]["tier"] == "uncertain"
+
+
+def test_the_same_past_with_a_present_risk_is_a_crisis(agent, event_loop_session):
+    parsed = parse(agent, event_loop_session,
+                   "I used to cut myself at school and last night I did it again")
+    assert parsed["intent"]["name"].startswith("crisis_"), parsed["intent"]
