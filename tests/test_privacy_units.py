@@ -90,3 +90,16 @@ def test_only_our_web_channel_sets_the_address_tag_and_only_the_last_forwarded_e
     assert limits.forwarded_address(None, "127.0.0.1") == "127.0.0.1"
     assert limits.forwarded_address("", None) is None
     assert len(limits.forwarded_address("1" * 500, None)) == 64
+
+
+def test_a_generated_token_that_begins_with_a_dash_still_reaches_rasa(monkeypatch):
+    """token_urlsafe gives a leading "-" one time in 64: as a separate argument Rasa's argparse
+    took it for an option and the server did not start."""
+    from rasa.__main__ import create_argument_parser
+
+    from bot.launch.rasa_server import with_token
+
+    monkeypatch.setenv("RASA_TOKEN", "-pTTSXLGdK9UJYD0-kfBoJaOlxWz2r3_")
+    argv = with_token(["rasa", "run", "-m", "models/ipt.tar.gz", "--enable-api"])
+    args = create_argument_parser().parse_args(argv[1:])
+    assert args.auth_token == "-pTTSXLGdK9UJYD0-kfBoJaOlxWz2r3_"

@@ -49,7 +49,9 @@ def with_token(argv: list[str]) -> list[str]:
         return list(argv)
     from bot import settings
 
-    return [*argv, "--auth-token", settings.rasa_token()]
+    # one argument, "--auth-token=<token>": a generated token may begin with "-", which
+    # argparse would take for an option of its own ("expected one argument")
+    return [*argv, f"--auth-token={settings.rasa_token()}"]
 
 
 if __name__ == "__main__":

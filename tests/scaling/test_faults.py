@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.scaling]
 
 def _start_load(scaled, concurrency: int, seconds: float) -> tuple[threading.Thread, list]:
     """scripts/load.py in a thread: ``concurrency`` REST conversations for ``seconds``."""
-    args = load.parse_args(["--rest", scaled.rest, "--rest-token", scaled.rest_token,
+    args = load.parse_args(["--rest", scaled.rest, f"--rest-token={scaled.rest_token}",
                             "--duration", str(seconds), "--warmup", "0",
                             "--database-url", scaled.database_url, "--seed",
                             str(secrets.randbelow(10_000))])
