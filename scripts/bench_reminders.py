@@ -23,6 +23,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -65,34 +66,53 @@ def _pct(values: list[float], p: float) -> float:
 
 
 class RealRasa:
-    """The action server and `rasa run` with the trained model, on the benchmark database."""
+    """The action server and `rasa run` with the trained model, on the benchmark database.
 
-    def __init__(self, url: str, workdir: Path) -> None:
+    ``kill_rasa`` and ``start_rasa`` stop and start the Rasa server alone, on the same port
+    (scripts/soak_reminders.py kills it during a run).
+    """
+
+    def __init__(self, url: str, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.url, self.dir = url, workdir
         self.procs: list = []
         self.token = secrets.token_hex(16)
         self.base = ""
+        # the action server refuses calls without the shared secret (docs/privacy.md)
+        self.env = {"IPT_DATABASE_URL": url, "IPT_ACTION_SECRET": secrets.token_hex(16),
+                    **(env or {})}
+        self.rasa = None
+        self.port = 0
+        self.starts = 0
 
     def __enter__(self) -> Self:
-        # the action server refuses calls without the shared secret (docs/privacy.md)
-        env = {"IPT_DATABASE_URL": self.url, "IPT_ACTION_SECRET": secrets.token_hex(16)}
-        aport, rport = free_port(), free_port()
+        aport, self.port = free_port(), free_port()
         actions = start([sys.executable, "-m", "bot.launch.action_server", "--port", str(aport)],
-                        self.dir / "actions.log", env=env)
+                        self.dir / "actions.log", env=self.env)
         self.procs.append(actions)
         wait_http(f"http://127.0.0.1:{aport}/health", proc=actions)
-        endpoints = self.dir / "endpoints.yml"
-        endpoints.write_text(endpoints_yml(f"http://127.0.0.1:{aport}/webhook",
-                                           tracker_store=True))
-        rasa = start([sys.executable, "-m", "bot.launch.rasa_server", "run", "-m", str(MODEL),
-                      "--enable-api", "-i", "127.0.0.1",
-                      "-p", str(rport), "--endpoints", str(endpoints),
-                      "--credentials", str(REPO / "credentials.yml")],
-                     self.dir / "rasa.log", env={**env, "RASA_TOKEN": self.token})
-        self.procs.append(rasa)
-        wait_http(f"http://127.0.0.1:{rport}/", timeout=180, proc=rasa)
-        self.base = f"http://127.0.0.1:{rport}"
+        (self.dir / "endpoints.yml").write_text(
+            endpoints_yml(f"http://127.0.0.1:{aport}/webhook", tracker_store=True))
+        self.start_rasa()
         return self
+
+    def start_rasa(self, timeout: float = 180) -> None:
+        """Start `rasa run` (again) on its port and wait until it answers."""
+        self.starts += 1
+        log = self.dir / ("rasa.log" if self.starts == 1 else f"rasa{self.starts}.log")
+        self.rasa = start([sys.executable, "-m", "bot.launch.rasa_server", "run", "-m", str(MODEL),
+                           "--enable-api", "-i", "127.0.0.1",
+                           "-p", str(self.port), "--endpoints", str(self.dir / "endpoints.yml"),
+                           "--credentials", str(REPO / "credentials.yml")],
+                          log, env={**self.env, "RASA_TOKEN": self.token})
+        self.procs.append(self.rasa)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_http(f"{self.base}/", timeout=timeout, proc=self.rasa)
+
+    def kill_rasa(self) -> None:
+        """SIGKILL the Rasa server (the action server stays)."""
+        assert self.rasa is not None
+        os.killpg(self.rasa.pid, signal.SIGKILL)  # its own session: Rasa's children too
+        self.rasa.wait()
 
     def __exit__(self, *exc: object) -> None:
         for proc in reversed(self.procs):

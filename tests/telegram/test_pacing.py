@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from bot.services.telegram.delivery import Pacer, make_bot, send_replies
+from bot.services.telegram.delivery import (
+    Pacer,
+    SendWindowClosed,
+    make_bot,
+    send_replies,
+    send_window,
+)
 from bot.services.telegram.render import CallbackData
 
 pytestmark = pytest.mark.anyio
@@ -55,3 +62,27 @@ def test_the_pacer_reserves_slots_by_its_clock():
     assert first[:3] == [0.0, 0.0, 0.0] and first[3] == pytest.approx(1.0)
     waits = first + [pacer.reserve(i) for i in range(30)]
     assert sum(1 for w in waits if w < 1.0) <= 25  # 20 a second after a burst of 5
+
+
+async def test_a_message_whose_window_closes_while_it_waits_for_its_slot_is_not_sent(
+        config, telegram):
+    async with make_bot(config) as bot:
+        await send_replies(bot, 7, [{"text": f"Part {i}."} for i in range(3)], CallbackData())
+        closes = time.monotonic() + 0.3  # the chat's next slot is about a second away
+        with pytest.raises(SendWindowClosed), send_window(lambda: time.monotonic() < closes):
+            await send_replies(bot, 7, [{"text": "Too late."}], CallbackData())
+    assert telegram.texts(7) == ["Part 0.", "Part 1.", "Part 2."]
+
+
+async def test_a_reply_begun_inside_its_window_is_sent_whole(config, telegram):
+    checks = []
+
+    def open_once() -> bool:
+        checks.append(time.monotonic())
+        return len(checks) == 1
+
+    async with make_bot(config) as bot:
+        with send_window(open_once):
+            await send_replies(bot, 8, [{"text": "One."}, {"text": "Two."}], CallbackData())
+        await send_replies(bot, 8, [{"text": "Three."}], CallbackData())  # no window here
+    assert telegram.texts(8) == ["One.", "Two.", "Three."] and len(checks) == 1

@@ -316,3 +316,30 @@ async def test_workers_whose_clocks_are_90_seconds_apart_agree_on_claims(
     with db.unit_of_work(url) as s:
         assert claims.claim_due(s, ahead() + timedelta(seconds=121), 10, timedelta(minutes=2))
     assert claim.token == 1
+
+
+@pytest.mark.parametrize(("clock_at", "starts_in", "outcome", "status", "reason", "until"), [
+    # its pacing slot comes two seconds later, when the client's quiet hours have begun
+    (datetime(2026, 12, 1, 20, 59, 59, tzinfo=timezone.utc), timedelta(hours=13), "quiet",
+     "claimed", "quiet_hours", datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)),
+    # ... or when the session has begun
+    (NOW, timedelta(seconds=1), "missed", "missed", "session_started", None),
+])
+async def test_a_reminder_whose_moment_passes_while_it_waits_for_its_slot_is_not_sent(
+        url, telegram, rasa_trigger, clock_at, starts_in, outcome, status, reason, until):
+    seed_due_reminders(url, 1, clock_at, starts_in=starts_in, tz="UTC")
+    clock = Clock(clock_at)
+    worker, rasa = await _worker(url, telegram, rasa_trigger, clock)
+
+    def late_slot(chat):
+        clock.now += timedelta(seconds=2)
+        return 0.0
+
+    worker.deliverer.bot.rate_limiter.pacer.reserve = late_slot
+    try:
+        assert (await worker.cycle())[outcome] == 1
+    finally:
+        await rasa.close()
+    assert rasa_trigger.calls and telegram.sent() == []
+    r = _reminder(url)
+    assert (r.status, r.reason, r.claimed_until) == (status, reason, until)

@@ -1,6 +1,7 @@
 """Sending to Telegram without losing replies: flood-control waits, network retries, ids.
 
-The reminder worker can reuse :func:`send_replies` with its own ``telegram.Bot``.
+The reminder worker can reuse :func:`send_replies` with its own ``telegram.Bot``, inside a
+:func:`send_window` so that a reminder whose moment passes while it waits is not sent.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import datetime as dtm
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
@@ -101,6 +104,33 @@ class Pacer:
         return at - now
 
 
+class SendWindowClosed(TelegramError):
+    """The moment for a message passed while it waited for its slot: it was not sent."""
+
+
+# The current task's send window (see send_window): None, or a check made at the last moment.
+_window: ContextVar[Callable[[], bool] | None] = ContextVar("telegram_send_window", default=None)
+
+
+@contextmanager
+def send_window(still_open: Callable[[], bool] | None) -> Iterator[None]:
+    """Within this block, a message goes to Telegram only if ``still_open()`` holds when it is
+    handed over, after any pacing, flood-control or network-retry wait; else the send raises
+    :class:`SendWindowClosed`. Once one message of the reply has gone, the rest follow it.
+
+    Why: the reminder worker checks quiet hours and the session's start before sending, but
+    a message can then wait seconds for its pacing slot, or a minute for flood control, and
+    arrive in the client's night (found by scripts/soak_reminders.py). The limiter checks
+    again at the last moment. The window belongs to the current task (a context variable),
+    so concurrent deliveries each keep their own.
+    """
+    token = _window.set(still_open)
+    try:
+        yield
+    finally:
+        _window.reset(token)
+
+
 class RetryAfterLimiter(BaseRateLimiter[None]):
     """Pace messages ahead of Telegram's limits, and honour its flood control when it answers.
 
@@ -141,23 +171,35 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Call the Bot API; on RetryAfter wait as told and try again, a bounded number of times."""
+        """Call the Bot API; on RetryAfter wait as told and try again, a bounded number of times.
+
+        A message inside a :func:`send_window` goes only if the window is still open after
+        the waits.
+        """
+        message = _is_message(endpoint)
         for attempt in range(self.max_retries + 1):
-            if _is_message(endpoint):
+            if message:
                 pause = await self._reserve((data or {}).get("chat_id"))
                 if pause > 0:
                     await asyncio.sleep(pause)
             pause = self._resume_at - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
+            still_open = _window.get() if message else None
+            if still_open is not None and not still_open():
+                raise SendWindowClosed(f"the moment for {endpoint} passed while it waited")
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 wait = _retry_after_seconds(exc)
                 if attempt == self.max_retries or wait > self.max_wait:
                     raise
                 log.warning("Telegram flood control on %s: waiting %.0f s", endpoint, wait)
                 self._resume_at = max(self._resume_at, time.monotonic() + wait + 0.1)
+                continue
+            if still_open is not None:
+                _window.set(None)  # the reply has begun: its other messages follow it
+            return result
         raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -24,7 +25,12 @@ from urllib.parse import quote
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.clinic.store.models import WebOutbox
-from bot.services.telegram.delivery import chat_for_sender, send_replies
+from bot.services.telegram.delivery import (
+    SendWindowClosed,
+    chat_for_sender,
+    send_replies,
+    send_window,
+)
 from bot.services.telegram.rasa_client import RasaClient, RasaUnavailable
 from bot.services.telegram.render import CallbackData
 from bot.services.worker.claims import TELEGRAM, WEB, Claim
@@ -32,6 +38,8 @@ from bot.services.worker.claims import TELEGRAM, WEB, Claim
 log = logging.getLogger(__name__)
 
 REMINDER_INTENT = "EXTERNAL_session_reminder"
+# The reason when a reminder's moment passed while its message waited to be sent.
+WINDOW_CLOSED = "send_window_closed"
 
 
 class Outcome(str, Enum):
@@ -109,8 +117,10 @@ class Deliverer:
             return Result(Outcome.NOTHING, "nothing_to_send")
         return Result(Outcome.SENT, None, tuple(messages))
 
-    async def send_telegram(self, claim: Claim, messages: tuple[dict[str, Any], ...]) -> Result:
-        """Send Rasa's messages to the client's Telegram chat."""
+    async def send_telegram(self, claim: Claim, messages: tuple[dict[str, Any], ...],
+                            still_open: Callable[[], bool] | None = None) -> Result:
+        """Send Rasa's messages to the client's Telegram chat; only while ``still_open()``
+        holds at the moment each is handed to Telegram (see ``send_window``)."""
         assert self.bot is not None and claim.sender_id is not None
         chat_id = chat_for_sender(claim.sender_id)
         if chat_id is None:
@@ -119,7 +129,10 @@ class Deliverer:
             if not self._bot_ready:
                 await self.bot.initialize()
                 self._bot_ready = True
-            await send_replies(self.bot, chat_id, list(messages), self.callbacks)
+            with send_window(still_open):
+                await send_replies(self.bot, chat_id, list(messages), self.callbacks)
+        except SendWindowClosed:
+            return Result(Outcome.RETRY, WINDOW_CLOSED)
         except Forbidden:
             return Result(Outcome.UNDELIVERABLE, "telegram_forbidden")
         except BadRequest:

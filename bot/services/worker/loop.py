@@ -27,7 +27,7 @@ from bot.clinic.store.clock import DatabaseClock
 from bot.clinic.store.models import Appointment, Reminder, WebMessage, WebOutbox
 from bot.services.worker import claims
 from bot.services.worker.claims import Claim
-from bot.services.worker.delivery import Deliverer, Outcome, Result, outbox_row
+from bot.services.worker.delivery import WINDOW_CLOSED, Deliverer, Outcome, Result, outbox_row
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,13 @@ class Worker:
         await self._call(claims.mark_missed, claim, "quiet_hours")
         return "missed"
 
+    def _may_send(self, claim: Claim) -> bool:
+        """Whether the reminder may reach the client now: before its session, outside their
+        quiet hours. Checked again as its message is handed to Telegram, after any wait."""
+        now = self.clock()
+        return (now < claim.starts_at
+                and reminders.quiet_hours_end(now, claim.timezone, self.policy) is None)
+
     async def _renew(self, claim: Claim) -> bool:
         """Extend the lease by ``hold`` from now; False when the claim was lost."""
         return await self._call(claims.renew, claim, self.clock() + self.settings.hold)
@@ -186,10 +193,17 @@ class Worker:
             # The fence: send only while our claim stands (renewed now for the send's length).
             if lost.is_set() or not await self._renew(claim):
                 return "lost_claim"
-            sent = await self.deliverer.send_telegram(claim, result.messages)
+            sent = await self.deliverer.send_telegram(
+                claim, result.messages, still_open=lambda: self._may_send(claim))
             if sent.outcome is Outcome.SENT:
                 ok = await self._call(claims.mark_sent, claim, self.clock())
                 return "sent" if ok else "lost_claim"
+            if sent.reason == WINDOW_CLOSED:  # it waited for its slot into the night, or later
+                if self.clock() >= claim.starts_at:
+                    await self._call(claims.mark_missed, claim, "session_started")
+                    return "missed"
+                if quiet := await self._quiet(claim, self.clock()):
+                    return quiet
             result = sent
         reason = result.reason or result.outcome.value
         if result.outcome is Outcome.NOTHING:
