@@ -41,9 +41,10 @@ The schedule is compressed: times below are from the first due time T.
   night.
 - 2% of the sessions are cancelled at T + 0.5 window (``services.cancel_appointment``).
 - A worker is killed with SIGKILL a second into the first cluster after T + 0.25 and
-  T + 0.65 window (another worker each time), while the workers are busy, and started again
-  2 s later, as a supervisor would; Rasa likewise after T + 0.45 and T + 0.85 window, started
-  again 5 s later.
+  T + 0.65 window (the first seen using the processor: the one delivering the cluster), and
+  started again 2 s later, as a supervisor would; Rasa
+  likewise a second into the first cluster after T + 0.45 and T + 0.85 window, started again
+  5 s later.
 
 Checks, from the Bot API's record and the database: every reminder sent exactly once or
 dropped and recorded (missed or cancelled, with a reason) or held for the morning (claimed
@@ -436,6 +437,29 @@ class Timeline:
         return self.mono0 + (utc - self.utc0).total_seconds()
 
 
+def cpu_seconds(pid: int) -> float:
+    """Processor time (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def busiest(workers: list[WorkerProc], over: float = 0.3, wait: float = 5.0,
+                  busy: float = 0.05) -> WorkerProc:
+    """The worker delivering now: the first to use more than ``busy`` seconds of processor
+    time in ``over`` seconds (within ``wait``), else the one that used the most. A worker
+    finds a cluster at its next poll and often claims all of it (a batch is 100), so this is
+    the one whose death costs claims."""
+    alive = [w for w in workers if w.proc is not None and w.proc.returncode is None]
+    deadline = time.monotonic() + wait
+    while True:
+        before = {w.index: cpu_seconds(w.proc.pid) for w in alive}
+        await asyncio.sleep(over)
+        used = {w.index: cpu_seconds(w.proc.pid) - before[w.index] for w in alive}
+        top = max(alive, key=lambda w: used[w.index])
+        if used[top.index] > busy or time.monotonic() > deadline:
+            return top
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -560,6 +584,7 @@ class Fault:
     at: float
     back: float | None = None
     snapshot: dict[int, State] = field(default_factory=dict)
+    snapshot_at: float = 0.0  # when the snapshot was read (its changes are recorded then)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -646,15 +671,17 @@ async def run(args: argparse.Namespace, url: str, plan: Plan, rows: list[Seeded]
                     continue
                 kind, k = what.split(":")
                 if kind == "worker":
-                    w = workers[int(k) % len(workers)]
+                    w = await busiest(workers)
                     await w.kill()
                     fault = Fault(f"worker {w.index} SIGKILL", time.monotonic())
                     fault.snapshot = await asyncio.to_thread(monitor.poll)
+                    fault.snapshot_at = time.monotonic()
                     pending_back.append((time.monotonic() + args.restart_after, fault, w))
                 else:
                     await rasa.kill()
                     fault = Fault("Rasa SIGKILL", time.monotonic())
                     fault.snapshot = await asyncio.to_thread(monitor.poll)
+                    fault.snapshot_at = time.monotonic()
                     pending_back.append((time.monotonic() + args.rasa_down, fault, rasa))
                 faults.append(fault)
             for item in list(pending_back):
@@ -774,13 +801,14 @@ def analyse(out: Outcome, plan: Plan, args: argparse.Namespace) -> dict[str, Any
                 after_start.add(r.reminder_id)
             if in_quiet(st.sent_at, r.tz, policy) and in_quiet(st.sent_at - ANSWER, r.tz, policy):
                 quiet_db.append({"reminder": r.reminder_id, "sent_at": st.sent_at.isoformat()})
-            awake_from = reminders.quiet_hours_end(r.due, r.tz, policy)
-            if r.kind == "catch_up":
-                delays_catch_up.append((st.sent_at - workers_up).total_seconds())
-            elif awake_from is None:
-                delays_awake.append((st.sent_at - r.due).total_seconds())
-            else:
+            sendable = max(r.due, workers_up)  # a catch-up can go once the workers run
+            awake_from = reminders.quiet_hours_end(sendable, r.tz, policy)
+            if awake_from is not None:
                 delays_held.append((st.sent_at - awake_from).total_seconds())
+            elif r.kind == "catch_up":
+                delays_catch_up.append((st.sent_at - workers_up).total_seconds())
+            else:
+                delays_awake.append((st.sent_at - r.due).total_seconds())
         elif st is not None and st.status in ("missed", "cancelled") and st.reason:
             dropped[f"{st.status}: {st.reason}"] += 1
             role["dropped"] += 1
@@ -828,8 +856,9 @@ def analyse(out: Outcome, plan: Plan, args: argparse.Namespace) -> dict[str, Any
         "by_role": {k: dict(v) for k, v in by_role.items()},
         "delays": {name: summary(vals) for name, vals in (
             ("due in the run, client awake: from due", delays_awake),
-            ("due in the client's quiet hours: from their end", delays_held),
-            ("catch-up (due before the run): from the workers' start", delays_catch_up))},
+            ("catch-up (due before the run), client awake: from the workers' start",
+             delays_catch_up),
+            ("due in the client's quiet hours: from their end", delays_held))},
         "faults": faults, "dst_day_before_23h": across, "dst_day_before": len(dst_rows),
         "cancelled_sessions": len(out.cancelled),
         "examples": {"lost": lost[:5], "twice": twice[:5], "quiet": quiet_msgs[:5],
@@ -865,7 +894,7 @@ def fault_report(f: Fault, out: Outcome, plan: Plan, args: argparse.Namespace) -
                     or not lease_from < st.claimed_until <= kill_utc + hold + timedelta(seconds=5)
                     or st.claimed_until == plan.quiet_end):
                 continue
-            nxt = mon.first_after(rid, f.at)
+            nxt = mon.first_after(rid, f.snapshot_at)
             if nxt is None or nxt[0] >= tl.mono(st.claimed_until) - mon.every - 0.5:
                 caught.append(rid)  # untouched until its lease ran out: the dead worker's
     else:

@@ -102,6 +102,6 @@ def test_a_tiny_soak_with_a_worker_and_rasa_killed_loses_nothing_and_sends_nothi
     assert res["reminders"] == 60
     assert res["sent"] + sum(res["dropped"].values()) + res["held_for_morning"] == 60
     assert res["sent"] == res["messages"] > 0
-    assert [f["what"] for f in res["faults"]] == ["worker 1 SIGKILL", "Rasa SIGKILL"]
+    assert [f["what"].split()[0] for f in res["faults"]] == ["worker", "Rasa"]
     assert all(f["back_after_s"] is not None for f in res["faults"])
     assert "| sent twice | 0 |" in run.stdout
