@@ -172,15 +172,20 @@ def _lines(raw: Any, where: str, source: str) -> tuple[CrisisLine, ...]:
     return tuple(lines)
 
 
+def _only_known(raw: dict, known: frozenset[str] | set[str], where: str, source: str) -> None:
+    """Refuse the first field of ``raw`` (a section of the file) that is not in ``known``."""
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise _fail(source, f"{where}.{unknown[0]}", "is not a known field "
+                    f"(known: {', '.join(sorted(known))})")
+
+
 def _contact(raw: Any, source: str) -> ContactDetails | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise _fail(source, "contact", "must be a mapping with phone, email, web and/or hours")
-    unknown = sorted(set(raw) - _CONTACT_FIELDS)
-    if unknown:
-        raise _fail(source, f"contact.{unknown[0]}", "is not a known field "
-                    f"(known: {', '.join(sorted(_CONTACT_FIELDS))})")
+    _only_known(raw, _CONTACT_FIELDS, "contact", source)
     phone = _optional_str(raw, "phone", "contact.phone", source)
     if phone and not _PHONE.match(phone):
         raise _fail(source, "contact.phone", f"is not a phone number: {phone!r}")
@@ -232,10 +237,7 @@ def _reminders(raw: Any, source: str) -> ReminderPolicy:
         return ReminderPolicy()
     if not isinstance(raw, dict):
         raise _fail(source, "reminders", "must be a mapping with lead_minutes and quiet_hours")
-    unknown = sorted(set(raw) - _REMINDER_FIELDS)
-    if unknown:
-        raise _fail(source, f"reminders.{unknown[0]}", "is not a known field "
-                    f"(known: {', '.join(sorted(_REMINDER_FIELDS))})")
+    _only_known(raw, _REMINDER_FIELDS, "reminders", source)
     default = ReminderPolicy()
     leads = default.lead_minutes
     if "lead_minutes" in raw:
